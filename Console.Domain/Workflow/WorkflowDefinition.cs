@@ -1,0 +1,115 @@
+namespace OrderFlow.Domain.Workflow;
+
+public enum OrderStatus
+{
+    InProgress,
+    Completed,
+    Expired,
+    Cancelled,
+}
+
+/// <summary>One step of the choreography: which steps must finish before it, and how long it may take once it can start.</summary>
+public sealed record StepDefinition(string Name, IReadOnlyList<string> After, TimeSpan Sla);
+
+/// <summary>The order workflow, read from configuration. Validate() says what is wrong with it in one line.</summary>
+public sealed record WorkflowDefinition(
+    IReadOnlyList<StepDefinition> Steps,
+    TimeSpan EndToEndSla,
+    IReadOnlyDictionary<string, OrderStatus> TerminalSteps)
+{
+    public StepDefinition? Find(string step) => Steps.FirstOrDefault(s => s.Name == step);
+
+    public bool IsKnown(string step) => Find(step) is not null || TerminalSteps.ContainsKey(step);
+
+    public StepDefinition Start => Steps.Single(s => s.After.Count == 0);
+
+    /// <summary>The default e-commerce flow: payment and stock in parallel after placement, shipping after stock, completion after both.</summary>
+    public static WorkflowDefinition Default { get; } = new(
+        [
+            new("order-placed", [], TimeSpan.FromSeconds(5)),
+            new("payment-authorized", ["order-placed"], TimeSpan.FromSeconds(30)),
+            new("stock-reserved", ["order-placed"], TimeSpan.FromSeconds(30)),
+            new("shipped", ["stock-reserved"], TimeSpan.FromSeconds(60)),
+            new("order-completed", ["shipped", "payment-authorized"], TimeSpan.FromSeconds(30)),
+        ],
+        TimeSpan.FromMinutes(3),
+        new Dictionary<string, OrderStatus>
+        {
+            ["order-completed"] = OrderStatus.Completed,
+            ["order-expired"] = OrderStatus.Expired,
+            ["order-cancelled"] = OrderStatus.Cancelled,
+        });
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        var names = Steps.Select(s => s.Name).ToList();
+        foreach (var duplicate in names.GroupBy(n => n).Where(g => g.Count() > 1))
+        {
+            problems.Add($"step '{duplicate.Key}' is defined more than once");
+        }
+
+        foreach (var step in Steps)
+        {
+            if (string.IsNullOrWhiteSpace(step.Name))
+            {
+                problems.Add("a step has no name");
+            }
+
+            if (step.Sla <= TimeSpan.Zero)
+            {
+                problems.Add($"step '{step.Name}' needs a positive Sla");
+            }
+
+            foreach (var dependency in step.After.Where(d => !names.Contains(d)))
+            {
+                problems.Add($"step '{step.Name}' runs after unknown step '{dependency}'");
+            }
+        }
+
+        var starts = Steps.Count(s => s.After.Count == 0);
+        if (starts != 1)
+        {
+            problems.Add($"the workflow needs exactly one first step (a step with no After), found {starts}");
+        }
+
+        if (EndToEndSla <= TimeSpan.Zero)
+        {
+            problems.Add("EndToEndSla must be positive");
+        }
+
+        if (!TerminalSteps.Values.Contains(OrderStatus.Completed))
+        {
+            problems.Add("one terminal step must mark the order Completed");
+        }
+
+        if (problems.Count == 0 && HasCycle())
+        {
+            problems.Add("the step dependencies form a cycle");
+        }
+
+        return problems;
+    }
+
+    private bool HasCycle()
+    {
+        var done = new HashSet<string>();
+        var remaining = Steps.ToList();
+        while (remaining.Count > 0)
+        {
+            var ready = remaining.Where(s => s.After.All(done.Contains)).ToList();
+            if (ready.Count == 0)
+            {
+                return true;
+            }
+
+            foreach (var step in ready)
+            {
+                done.Add(step.Name);
+                remaining.Remove(step);
+            }
+        }
+
+        return false;
+    }
+}

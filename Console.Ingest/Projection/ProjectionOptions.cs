@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OrderFlow.Ingest.Projection;
+
+/// <summary>How the operational events are batched into PostgreSQL. Section "Projection".</summary>
+public sealed class ProjectionOptions
+{
+    public const string Section = "Projection";
+
+    [Range(1, 50_000)]
+    public int MaxBatchSize { get; set; } = 2000;
+
+    /// <summary>Longest time a partial batch waits for more records before it is written.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
+    public TimeSpan MaxBatchWait { get; set; } = TimeSpan.FromMilliseconds(50);
+}

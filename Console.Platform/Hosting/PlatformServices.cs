@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OrderFlow.Platform.Kafka;
+using OrderFlow.Platform.ReadModel;
+using Serilog;
+
+namespace OrderFlow.Platform.Hosting;
+
+public static class PlatformServices
+{
+    /// <summary>Logging, validated Kafka options, the PostgreSQL read model and the health checks shared by Ingest and Web.</summary>
+    public static IHostApplicationBuilder AddPlatformServices(this IHostApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(
+            new LoggerConfiguration()
+                .MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information)
+                .ReadFrom.Configuration(builder.Configuration)
+                .Enrich.FromLogContext()
+                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+                .CreateLogger(),
+            dispose: true);
+
+        builder.Services.AddOptions<KafkaOptions>()
+            .Bind(builder.Configuration.GetSection(KafkaOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<KafkaProbe>();
+
+        var connectionString = builder.Configuration.GetConnectionString("ReadModel");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new StartupFailedException("ConnectionStrings:ReadModel is not set (for example ConnectionStrings__ReadModel=\"Host=127.0.0.1;Port=5432;Database=orderflow;Username=postgres\").");
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new StartupFailedException($"ConnectionStrings:ReadModel is not a valid PostgreSQL connection string ({ex.Message}).");
+        }
+
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddDbContextFactory<ReadModelDb>((sp, options) => options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>())
+            // Migrations are hand-written SQL (no EF design package here), so there is no model snapshot to compare with.
+            .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)));
+
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgresql")
+            .AddCheck<KafkaHealthCheck>("kafka");
+        return builder;
+    }
+
+    /// <summary>GET /health: 200 when PostgreSQL and Kafka answer, 503 otherwise, with a JSON body per dependency.</summary>
+    public static IEndpointConventionBuilder MapPlatformHealth(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), detail = e.Value.Description }),
+        }));
+    }
+}
+
+internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("select count(*) from orders");
+            var orders = await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"reachable, {orders} orders in the read model");
+        }
+        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy($"unreachable: {ex.Message}");
+        }
+    }
+}
+
+internal sealed class KafkaHealthCheck(KafkaProbe probe) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var (reachable, detail) = await probe.CheckAsync(TimeSpan.FromSeconds(3), cancellationToken);
+        return reachable ? HealthCheckResult.Healthy(detail) : HealthCheckResult.Unhealthy(detail);
+    }
+}

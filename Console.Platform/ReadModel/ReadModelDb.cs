@@ -1,0 +1,188 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace OrderFlow.Platform.ReadModel;
+
+/// <summary>The PostgreSQL read model. Console.Ingest writes it; Console.Web reads it. Schema changes go through migrations.</summary>
+public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbContext(options)
+{
+    /// <summary>Channel of PostgreSQL NOTIFY sent in the same transaction as each projection batch.</summary>
+    public const string ChangesChannel = "order_flow_changes";
+
+    public DbSet<OrderRow> Orders => Set<OrderRow>();
+
+    public DbSet<OrderEventRow> OrderEvents => Set<OrderEventRow>();
+
+    public DbSet<ConsumerOffsetRow> ConsumerOffsets => Set<ConsumerOffsetRow>();
+
+    public DbSet<QuarantinedRecordRow> QuarantinedRecords => Set<QuarantinedRecordRow>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<OrderRow>(e =>
+        {
+            e.ToTable("orders");
+            e.HasKey(o => o.OrderId);
+            e.Property(o => o.OrderId).HasColumnName("order_id");
+            e.Property(o => o.Status).HasColumnName("status");
+            e.Property(o => o.Positions).HasColumnName("positions");
+            e.Property(o => o.LastStep).HasColumnName("last_step");
+            e.Property(o => o.LastFailure).HasColumnName("last_failure");
+            e.Property(o => o.PlacedAt).HasColumnName("placed_at");
+            e.Property(o => o.LastEventAt).HasColumnName("last_event_at");
+            e.Property(o => o.FirstSeenAt).HasColumnName("first_seen_at");
+            e.Property(o => o.UpdatedAt).HasColumnName("updated_at");
+            e.Property(o => o.EventCount).HasColumnName("event_count");
+            e.Property(o => o.FlaggedCount).HasColumnName("flagged_count");
+            e.Property(o => o.State).HasColumnName("state").HasColumnType("jsonb");
+            e.HasIndex(o => o.UpdatedAt);
+            e.HasIndex(o => new { o.Status, o.UpdatedAt });
+        });
+
+        modelBuilder.Entity<OrderEventRow>(e =>
+        {
+            e.ToTable("order_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id").UseIdentityAlwaysColumn();
+            e.Property(x => x.EventId).HasColumnName("event_id");
+            e.Property(x => x.OrderId).HasColumnName("order_id");
+            e.Property(x => x.Step).HasColumnName("step");
+            e.Property(x => x.Service).HasColumnName("service");
+            e.Property(x => x.Outcome).HasColumnName("outcome");
+            e.Property(x => x.Reason).HasColumnName("reason");
+            e.Property(x => x.OccurredAt).HasColumnName("occurred_at");
+            e.Property(x => x.IngestedAt).HasColumnName("ingested_at");
+            e.Property(x => x.Topic).HasColumnName("topic");
+            e.Property(x => x.Partition).HasColumnName("partition");
+            e.Property(x => x.Offset).HasColumnName("offset");
+            e.Property(x => x.Flags).HasColumnName("flags");
+            e.Property(x => x.TraceId).HasColumnName("trace_id");
+            e.Property(x => x.Attributes).HasColumnName("attributes").HasColumnType("jsonb");
+            e.HasIndex(x => new { x.Topic, x.Partition, x.Offset }).IsUnique();
+            e.HasIndex(x => new { x.OrderId, x.OccurredAt });
+        });
+
+        modelBuilder.Entity<ConsumerOffsetRow>(e =>
+        {
+            e.ToTable("consumer_offsets");
+            e.HasKey(x => new { x.ConsumerGroup, x.Topic, x.Partition });
+            e.Property(x => x.ConsumerGroup).HasColumnName("consumer_group");
+            e.Property(x => x.Topic).HasColumnName("topic");
+            e.Property(x => x.Partition).HasColumnName("partition");
+            e.Property(x => x.NextOffset).HasColumnName("next_offset");
+            e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+        });
+
+        modelBuilder.Entity<QuarantinedRecordRow>(e =>
+        {
+            e.ToTable("quarantined_records");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id").UseIdentityAlwaysColumn();
+            e.Property(x => x.Topic).HasColumnName("topic");
+            e.Property(x => x.Partition).HasColumnName("partition");
+            e.Property(x => x.Offset).HasColumnName("offset");
+            e.Property(x => x.Key).HasColumnName("key");
+            e.Property(x => x.Value).HasColumnName("value");
+            e.Property(x => x.Headers).HasColumnName("headers").HasColumnType("jsonb");
+            e.Property(x => x.Error).HasColumnName("error");
+            e.Property(x => x.ReceivedAt).HasColumnName("received_at");
+            e.HasIndex(x => new { x.Topic, x.Partition, x.Offset }).IsUnique();
+            e.HasIndex(x => x.ReceivedAt);
+        });
+    }
+}
+
+public sealed class OrderRow
+{
+    public required string OrderId { get; set; }
+
+    public required string Status { get; set; }
+
+    public string[] Positions { get; set; } = [];
+
+    public string? LastStep { get; set; }
+
+    public string? LastFailure { get; set; }
+
+    public DateTimeOffset? PlacedAt { get; set; }
+
+    public DateTimeOffset LastEventAt { get; set; }
+
+    public DateTimeOffset FirstSeenAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public int EventCount { get; set; }
+
+    public int FlaggedCount { get; set; }
+
+    /// <summary>The folded domain state (OrderState as JSON), so the fold resumes where it stopped.</summary>
+    public required string State { get; set; }
+}
+
+public sealed class OrderEventRow
+{
+    public long Id { get; set; }
+
+    public Guid EventId { get; set; }
+
+    public required string OrderId { get; set; }
+
+    public required string Step { get; set; }
+
+    public required string Service { get; set; }
+
+    public required string Outcome { get; set; }
+
+    public string? Reason { get; set; }
+
+    public DateTimeOffset OccurredAt { get; set; }
+
+    public DateTimeOffset IngestedAt { get; set; }
+
+    public required string Topic { get; set; }
+
+    public int Partition { get; set; }
+
+    public long Offset { get; set; }
+
+    public string[] Flags { get; set; } = [];
+
+    public string? TraceId { get; set; }
+
+    public required string Attributes { get; set; }
+}
+
+public sealed class ConsumerOffsetRow
+{
+    public required string ConsumerGroup { get; set; }
+
+    public required string Topic { get; set; }
+
+    public int Partition { get; set; }
+
+    public long NextOffset { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>A record that could not be read as an operational event: kept byte for byte with the reason.</summary>
+public sealed class QuarantinedRecordRow
+{
+    public long Id { get; set; }
+
+    public required string Topic { get; set; }
+
+    public int Partition { get; set; }
+
+    public long Offset { get; set; }
+
+    public byte[]? Key { get; set; }
+
+    public byte[]? Value { get; set; }
+
+    public required string Headers { get; set; }
+
+    public required string Error { get; set; }
+
+    public DateTimeOffset ReceivedAt { get; set; }
+}

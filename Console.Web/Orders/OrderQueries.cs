@@ -1,0 +1,98 @@
+using Microsoft.EntityFrameworkCore;
+using OrderFlow.Platform.ReadModel;
+
+namespace OrderFlow.Web.Orders;
+
+public sealed record OrderSummary(
+    string OrderId,
+    string Status,
+    string[] Positions,
+    string? LastStep,
+    string? LastFailure,
+    DateTimeOffset? PlacedAt,
+    DateTimeOffset LastEventAt,
+    DateTimeOffset UpdatedAt,
+    int EventCount,
+    int FlaggedCount);
+
+public sealed record OrderPage(IReadOnlyList<OrderSummary> Items, int Total);
+
+public sealed record StatusCount(string Status, int Count);
+
+public sealed record OrderEventView(
+    Guid EventId,
+    string Step,
+    string Service,
+    string Outcome,
+    string? Reason,
+    DateTimeOffset OccurredAt,
+    DateTimeOffset IngestedAt,
+    string Topic,
+    int Partition,
+    long Offset,
+    string[] Flags,
+    string Attributes);
+
+public sealed record OrderDetail(OrderSummary Order, IReadOnlyList<OrderEventView> Events);
+
+/// <summary>Read-only queries over the read model for the screens and the JSON API. All filters are parameterized.</summary>
+public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
+{
+    public const int MaxPageSize = 500;
+
+    public static readonly string[] Statuses = ["in-progress", "completed", "expired", "cancelled"];
+
+    public async Task<OrderPage> ListAsync(string? search, string? status, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var query = db.Orders.AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(search))
+        {
+            var pattern = "%" + EscapeLike(search.Trim()) + "%";
+            query = query.Where(o => EF.Functions.ILike(o.OrderId, pattern, "\\"));
+        }
+
+        if (!string.IsNullOrWhiteSpace(status))
+        {
+            query = query.Where(o => o.Status == status);
+        }
+
+        var total = await query.CountAsync(cancellationToken);
+        var items = await query
+            .OrderByDescending(o => o.UpdatedAt).ThenBy(o => o.OrderId)
+            .Skip(Math.Max(0, skip))
+            .Take(Math.Clamp(take, 1, MaxPageSize))
+            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount))
+            .ToListAsync(cancellationToken);
+        return new OrderPage(items, total);
+    }
+
+    public async Task<IReadOnlyList<StatusCount>> CountByStatusAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var counts = await db.Orders.AsNoTracking().GroupBy(o => o.Status).Select(g => new StatusCount(g.Key, g.Count())).ToListAsync(cancellationToken);
+        return Statuses.Select(s => counts.FirstOrDefault(c => c.Status == s) ?? new StatusCount(s, 0)).ToList();
+    }
+
+    public async Task<OrderDetail?> FindAsync(string orderId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var order = await db.Orders.AsNoTracking()
+            .Where(o => o.OrderId == orderId)
+            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount))
+            .SingleOrDefaultAsync(cancellationToken);
+        if (order is null)
+        {
+            return null;
+        }
+
+        var events = await db.OrderEvents.AsNoTracking()
+            .Where(e => e.OrderId == orderId)
+            .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id)
+            .Select(e => new OrderEventView(e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.Attributes))
+            .ToListAsync(cancellationToken);
+        return new OrderDetail(order, events);
+    }
+
+    private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Sets up this machine if needed, then runs the whole console locally:
+# PostgreSQL (.local/postgres), the embedded Kafka-protocol broker, Console.Ingest, Console.Web and the simulator.
+# Ctrl+C stops everything.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+web_url="${ORDERFLOW_WEB_URL:-http://127.0.0.1:5080}"
+ingest_url="${ORDERFLOW_INGEST_URL:-http://127.0.0.1:5081}"
+bin="bin/Debug/net10.0"
+
+bash tools/setup.sh
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "[run] stopping…"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  bash tools/postgres.sh stop
+  echo "[run] stopped."
+}
+trap cleanup INT TERM EXIT
+
+bash tools/postgres.sh start
+export ConnectionStrings__ReadModel="$(bash tools/postgres.sh url)"
+
+bootstrap_file="$root/.local/kafka.bootstrap"
+rm -f "$bootstrap_file"
+(cd tools/EmbeddedKafka && exec dotnet "$bin/Console.EmbeddedKafka.dll" --bootstrap-file "$bootstrap_file") &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$bootstrap_file" ] && break; sleep 0.1; done
+[ -s "$bootstrap_file" ] || { echo "[run] the embedded Kafka broker did not start" >&2; exit 1; }
+export Kafka__BootstrapServers="$(cat "$bootstrap_file")"
+export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
+
+(cd Console.Ingest && exec dotnet "$bin/Console.Ingest.dll" --urls "$ingest_url") &
+pids+=($!)
+(cd Console.Web && exec dotnet "$bin/Console.Web.dll" --urls "$web_url") &
+pids+=($!)
+(cd tools/Simulator && exec dotnet "$bin/Console.Simulator.dll") &
+pids+=($!)
+
+for _ in $(seq 300); do curl -sf "$web_url/health" >/dev/null 2>&1 && break; sleep 0.2; done
+cat <<MSG
+
+  Order Flow Console   $web_url
+  Kafka bootstrap      $Kafka__BootstrapServers   (topic order-ops, key = OrderId; try: kcat -b $Kafka__BootstrapServers -L)
+  PostgreSQL           $ConnectionStrings__ReadModel
+  Health               $web_url/health   $ingest_url/health
+
+  Ctrl+C stops everything.
+
+MSG
+wait -n "${pids[@]}" || true
+echo "[run] a process exited; stopping the rest" >&2
