@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using OrderFlow.Testing;
+
+namespace OrderFlow.IntegrationTests.Hosting;
+
+/// <summary>Bad configuration or unreachable dependencies end the real executables with one actionable line.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class StartupFailureTests(PostgresServer postgres)
+{
+    [Theory]
+    [InlineData("Console.Ingest")]
+    [InlineData("Console.Web")]
+    public async Task Unreachable_postgres_ends_start_with_one_line_and_exit_code_2(string app)
+    {
+        var closedPort = PostgresServer.FreePort();
+        var (exitCode, stderr) = await RunAsync(app, new()
+        {
+            ["ConnectionStrings__ReadModel"] = $"Host=127.0.0.1;Port={closedPort};Database=orderflow;Username=postgres;Timeout=1",
+            ["Kafka__BootstrapServers"] = "127.0.0.1:1",
+            ["Kafka__ConnectTimeout"] = "00:00:01",
+        });
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"{app} cannot start: PostgreSQL at 127.0.0.1:{closedPort}/orderflow is unreachable", line, StringComparison.Ordinal);
+        Assert.Contains("ConnectionStrings__ReadModel", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unreachable_kafka_ends_start_with_one_line_and_exit_code_2()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var (exitCode, stderr) = await RunAsync("Console.Ingest", new()
+        {
+            ["ConnectionStrings__ReadModel"] = db,
+            ["Kafka__BootstrapServers"] = $"127.0.0.1:{PostgresServer.FreePort()}",
+            ["Kafka__ConnectTimeout"] = "00:00:02",
+        });
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Console.Ingest cannot start: Kafka at 127.0.0.1:", line, StringComparison.Ordinal);
+        Assert.Contains("Kafka__BootstrapServers", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "Host=127.0.0.1", "Kafka:BootstrapServers is not set")]
+    [InlineData("127.0.0.1:9092", "", "ConnectionStrings:ReadModel is not set")]
+    [InlineData("127.0.0.1:9092", "Host=127.0.0.1;NoSuchKeyword=1", "ConnectionStrings:ReadModel is not a valid PostgreSQL connection string")]
+    public async Task Missing_or_invalid_configuration_is_named_in_one_line(string bootstrap, string connectionString, string expected)
+    {
+        var (exitCode, stderr) = await RunAsync("Console.Ingest", new()
+        {
+            ["ConnectionStrings__ReadModel"] = connectionString,
+            ["Kafka__BootstrapServers"] = bootstrap,
+        });
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Stderr)> RunAsync(string app, Dictionary<string, string> environment)
+    {
+        var root = RepositoryRoot();
+        var project = Path.Combine(root, app);
+        var dll = Path.Combine(project, "bin", Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!), "net10.0", app + ".dll");
+        Assert.True(File.Exists(dll), $"{dll} not built");
+        var start = new ProcessStartInfo("dotnet", [dll, "--urls", "http://127.0.0.1:0"])
+        {
+            WorkingDirectory = project,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        await stdout;
+        return (process.ExitCode, await stderr);
+    }
+
+    internal static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Console.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Console.sln not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+using OrderFlow.Ingest;
+using OrderFlow.Platform.Hosting;
+using OrderFlow.Testing;
+
+namespace OrderFlow.IntegrationTests;
+
+[CollectionDefinition(Name)]
+public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
+{
+    public const string Name = "postgres";
+}
+
+/// <summary>Console.Ingest running in this process against a real PostgreSQL database and Kafka-protocol broker.</summary>
+public sealed class IngestHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private IngestHost(WebApplication app) => _app = app;
+
+    public static async Task<IngestHost> StartAsync(string connectionString, string bootstrapServers, int maxBatchSize = 500)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:ReadModel"] = connectionString,
+            ["Kafka:BootstrapServers"] = bootstrapServers,
+            ["Kafka:ConsumerGroup"] = "order-flow-console",
+            ["Projection:MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        });
+        builder.AddIngestServices();
+        var app = builder.Build();
+        app.MapPlatformHealth();
+        await StartupGuard.EnsureDependenciesAsync(app.Services);
+        await app.StartAsync();
+        return new IngestHost(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Small parameterized reads of the read model for assertions.</summary>
+public sealed class ReadModel(string connectionString)
+{
+    public async Task<long> CountAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<List<Dictionary<string, object?>>> RowsAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        var rows = new List<Dictionary<string, object?>>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var row = new Dictionary<string, object?>();
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+}
