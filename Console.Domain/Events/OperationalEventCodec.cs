@@ -137,9 +137,9 @@ public static class OperationalEventCodec
                 return false;
         }
 
-        if (!DateTimeOffset.TryParse(occurredText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var occurredAt))
+        if (!TryParseTimestamp(root.GetProperty("occurredAt"), occurredText, out var occurredAt))
         {
-            error = "occurredAt is not an ISO-8601 timestamp";
+            error = "occurredAt is not an ISO-8601 timestamp with Z or an offset (for example 2026-11-21T12:00:00.000Z)";
             return false;
         }
 
@@ -170,6 +170,13 @@ public static class OperationalEventCodec
         parsed = new OperationalEvent(eventId, orderId, step, service, outcome, reason, occurredAt.ToUniversalTime(), version, attributes);
         error = "";
         return true;
+    }
+
+    private static bool TryParseTimestamp(JsonElement element, string text, out DateTimeOffset value)
+    {
+        // ISO-8601 only, and never in the console's local time zone: the offset must be explicit.
+        var hasOffset = text.EndsWith('Z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
+        return element.TryGetDateTimeOffset(out value) & hasOffset;
     }
 
     private static bool TryGetInt(JsonElement root, string name, out int value, out string error)

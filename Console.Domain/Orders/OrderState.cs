@@ -15,7 +15,7 @@ public enum EventFlags
     /// <summary>Event time earlier than an event already applied (out of order).</summary>
     Late = 2,
 
-    /// <summary>Arrived after the order reached a terminal outcome: stored for a person, not applied.</summary>
+    /// <summary>Happened (event time) after the order reached a terminal outcome: stored for a person, not applied.</summary>
     AfterTerminal = 4,
 
     /// <summary>Step name is not in the workflow.</summary>
@@ -100,6 +100,7 @@ public sealed class OrderState
         {
             FirstEventAt = e.OccurredAt;
             LastEventAt = e.OccurredAt;
+            LastStep = e.Step;
         }
         else if (e.OccurredAt < LastEventAt)
         {
@@ -107,16 +108,23 @@ public sealed class OrderState
         }
 
         EventCount++;
+        if (e.OccurredAt < FirstEventAt)
+        {
+            FirstEventAt = e.OccurredAt;
+        }
+
+        // Judged by event time: a step that happened before the order ended still counts when it arrives late.
+        var afterTerminal = IsTerminal && e.OccurredAt > TerminalAt;
         if (!workflow.IsKnown(e.Step))
         {
             flags |= EventFlags.UnknownStep;
-            if (!UnexpectedSteps.Contains(e.Step))
+            if (!afterTerminal && !UnexpectedSteps.Contains(e.Step))
             {
                 UnexpectedSteps.Add(e.Step);
             }
         }
 
-        if (IsTerminal)
+        if (afterTerminal)
         {
             return flags | EventFlags.AfterTerminal;
         }
@@ -124,9 +132,9 @@ public sealed class OrderState
         if (e.OccurredAt > LastEventAt)
         {
             LastEventAt = e.OccurredAt;
+            LastStep = e.Step;
         }
 
-        LastStep = e.Step;
         if ((flags & EventFlags.UnknownStep) != 0)
         {
             return flags;
@@ -149,21 +157,24 @@ public sealed class OrderState
                 }
 
                 progress.Succeeded++;
-                progress.SucceededAt ??= e.OccurredAt;
+                progress.SucceededAt = Earliest(progress.SucceededAt, e.OccurredAt);
                 if (definition.After.Count == 0)
                 {
-                    PlacedAt ??= e.OccurredAt;
+                    PlacedAt = Earliest(PlacedAt, e.OccurredAt);
                 }
             }
             else
             {
                 progress.Failed++;
-                progress.LastFailedAt = e.OccurredAt;
-                progress.LastFailureReason = e.Reason;
+                if (progress.LastFailedAt is null || e.OccurredAt >= progress.LastFailedAt)
+                {
+                    progress.LastFailedAt = e.OccurredAt;
+                    progress.LastFailureReason = e.Reason;
+                }
             }
         }
 
-        if (e.Outcome == StepOutcome.Succeeded && workflow.TerminalSteps.TryGetValue(e.Step, out var terminal))
+        if (!IsTerminal && e.Outcome == StepOutcome.Succeeded && workflow.TerminalSteps.TryGetValue(e.Step, out var terminal))
         {
             Status = terminal;
             TerminalStep = e.Step;
@@ -213,6 +224,9 @@ public sealed class OrderState
 
         return definition.After.All(HasSucceeded) ? definition.After.Max(d => Steps[d].SucceededAt) : null;
     }
+
+    private static DateTimeOffset Earliest(DateTimeOffset? current, DateTimeOffset candidate) =>
+        current is { } c && c <= candidate ? c : candidate;
 
     private static bool DependsOn(WorkflowDefinition workflow, StepDefinition step, string ancestor) =>
         step.After.Contains(ancestor) || step.After.Select(workflow.Find).OfType<StepDefinition>().Any(d => DependsOn(workflow, d, ancestor));

@@ -338,7 +338,20 @@ public class OperationalEventCodecTests
         var payload = Payload();
         payload["occurredAt"] = occurredAt;
 
-        AssertRejected(payload, "occurredAt is not an ISO-8601 timestamp");
+        AssertRejected(payload, OccurredAtError);
+    }
+
+    private const string OccurredAtError = "occurredAt is not an ISO-8601 timestamp with Z or an offset (for example 2026-11-21T12:00:00.000Z)";
+
+    [Theory]
+    [InlineData("2026-11-21T12:00:00")]
+    [InlineData("2026-11-21T12:00:00.123")]
+    public void An_occurred_at_without_an_offset_is_rejected_rather_than_read_in_local_time(string occurredAt)
+    {
+        var payload = Payload();
+        payload["occurredAt"] = occurredAt;
+
+        AssertRejected(payload, OccurredAtError);
     }
 
     [Theory]
@@ -349,7 +362,7 @@ public class OperationalEventCodecTests
         var payload = Payload();
         payload["occurredAt"] = occurredAt;
 
-        AssertRejected(payload, "occurredAt is not an ISO-8601 timestamp");
+        AssertRejected(payload, OccurredAtError);
     }
 
     [Theory]
@@ -403,7 +416,7 @@ public class OperationalEventCodecTests
     {
         var ok = OperationalEventCodec.TryParse(Key, payload, out var parsed, out var error);
 
-        Assert.False(ok);
+        Assert.False(ok, $"accepted as {parsed}");
         Assert.Null(parsed);
         Assert.Equal(expectedError, error);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using OrderFlow.Testing;
 
 namespace OrderFlow.IntegrationTests.Hosting;
@@ -62,38 +61,8 @@ public sealed class StartupFailureTests(PostgresServer postgres)
 
     private static async Task<(int ExitCode, string Stderr)> RunAsync(string app, Dictionary<string, string> environment)
     {
-        var root = RepositoryRoot();
-        var project = Path.Combine(root, app);
-        var dll = Path.Combine(project, "bin", Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!), "net10.0", app + ".dll");
-        Assert.True(File.Exists(dll), $"{dll} not built");
-        var start = new ProcessStartInfo("dotnet", [dll, "--urls", "http://127.0.0.1:0"])
-        {
-            WorkingDirectory = project,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        await stdout;
-        return (process.ExitCode, await stderr);
-    }
-
-    internal static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Console.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Console.sln not found above " + AppContext.BaseDirectory);
+        await using var process = AppProcess.Start(app, environment, "--urls", "http://127.0.0.1:0");
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.Stderr);
     }
 }
