@@ -3,5 +3,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
-SETUP_BROWSER=1 bash tools/setup.sh
+SETUP_TESTS=1 bash tools/setup.sh
 dotnet test Console.sln --no-build -nologo -v quiet --logger "console;verbosity=normal" "$@"

@@ -17,7 +17,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # ---- Debian packages -------------------------------------------------------------------------
 need_pkgs=()
 want_pkgs=(postgresql-15 build-essential libssl-dev zlib1g-dev libzstd-dev liblz4-dev kcat python3 curl ca-certificates)
-if [ "${SETUP_BROWSER:-0}" = 1 ]; then want_pkgs+=(chromium chromium-driver); fi
+# Test-only: Chromium for the browser tests, docker-compose to validate docker-compose.yml offline.
+if [ "${SETUP_TESTS:-0}" = 1 ]; then want_pkgs+=(chromium docker-compose); fi
 for p in "${want_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
