@@ -43,7 +43,7 @@ public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOpt
 }
 
 /// <summary>A simulated service: its own consumer group on the operational topic, reacting to one step.</summary>
-public abstract class ReactingService(EventPublisher publisher, IOptions<SimulatorOptions> options, ILogger logger, string group, string trigger) : BackgroundService
+public abstract class ReactingService(EventPublisher publisher, IOptions<SimulatorOptions> options, ILogger logger, string group, params string[] triggers) : BackgroundService
 {
     protected EventPublisher Publisher { get; } = publisher;
 
@@ -71,7 +71,7 @@ public abstract class ReactingService(EventPublisher publisher, IOptions<Simulat
             {
                 var record = consumer.Consume(stoppingToken);
                 if (OperationalEventCodec.TryParse(record.Message.Key, record.Message.Value, out var e, out _)
-                    && e!.Step == trigger && e.Outcome == StepOutcome.Succeeded)
+                    && triggers.Contains(e!.Step) && e.Outcome == StepOutcome.Succeeded)
                 {
                     try
                     {
@@ -142,10 +142,20 @@ public sealed class ShippingService(EventPublisher publisher, IOptions<Simulator
     }
 }
 
-/// <summary>The order service closing orders: completion after both shipped and payment-authorized.</summary>
+/// <summary>The order service closing orders: completion once both shipped and payment-authorized succeeded.</summary>
 public sealed class CompletionService(EventPublisher publisher, IOptions<SimulatorOptions> options, ILogger<CompletionService> logger)
-    : ReactingService(publisher, options, logger, "order-service", "shipped")
+    : ReactingService(publisher, options, logger, "order-service", "shipped", "payment-authorized")
 {
-    protected override Task ReactAsync(OperationalEvent e, CancellationToken stoppingToken) =>
-        Publisher.PublishAsync(e.OrderId, "order-completed", "order-service");
+    private readonly Dictionary<string, string> _halfDone = [];
+
+    protected override Task ReactAsync(OperationalEvent e, CancellationToken stoppingToken)
+    {
+        if (_halfDone.Remove(e.OrderId, out var other) && other != e.Step)
+        {
+            return Publisher.PublishAsync(e.OrderId, "order-completed", "order-service");
+        }
+
+        _halfDone[e.OrderId] = e.Step;
+        return Task.CompletedTask;
+    }
 }

@@ -1,0 +1,58 @@
+using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Workflow;
+
+namespace OrderFlow.Domain.Sla;
+
+public enum SlaState
+{
+    OnTrack,
+    AtRisk,
+    Breached,
+}
+
+/// <summary>One running clock of an order: a step it waits for, or the whole order ("end-to-end").</summary>
+public sealed record SlaClock(string Scope, DateTimeOffset StartedAt, DateTimeOffset DueAt)
+{
+    public const string EndToEnd = "end-to-end";
+
+    /// <summary>When the clock turns at-risk: after the given share of its allowance has gone.</summary>
+    public DateTimeOffset AtRiskAt(double atRiskShare) => StartedAt + ((DueAt - StartedAt) * atRiskShare);
+
+    public SlaState StateAt(DateTimeOffset now, double atRiskShare) =>
+        now >= DueAt ? SlaState.Breached : now >= AtRiskAt(atRiskShare) ? SlaState.AtRisk : SlaState.OnTrack;
+
+    public TimeSpan Remaining(DateTimeOffset now) => DueAt - now;
+}
+
+/// <summary>Per-step and end-to-end SLA clocks of an order, from its folded state and the workflow.</summary>
+public static class SlaEvaluation
+{
+    public static IReadOnlyList<SlaClock> Clocks(OrderState order, WorkflowDefinition workflow)
+    {
+        if (order.IsTerminal)
+        {
+            return [];
+        }
+
+        var clocks = new List<SlaClock>();
+        foreach (var step in order.Positions(workflow))
+        {
+            if (order.ReadySince(workflow, step) is { } since)
+            {
+                clocks.Add(new SlaClock(step, since, since + workflow.Find(step)!.Sla));
+            }
+        }
+
+        var start = order.PlacedAt ?? order.FirstEventAt;
+        clocks.Add(new SlaClock(SlaClock.EndToEnd, start, start + workflow.EndToEndSla));
+        return clocks;
+    }
+
+    /// <summary>The worst state over all clocks of the order now.</summary>
+    public static SlaState StateAt(OrderState order, WorkflowDefinition workflow, DateTimeOffset now, double atRiskShare) =>
+        Clocks(order, workflow).Select(c => c.StateAt(now, atRiskShare)).DefaultIfEmpty(SlaState.OnTrack).Max();
+
+    /// <summary>The earliest deadline of the order (what the SLA watcher indexes), or null when it no longer runs.</summary>
+    public static SlaClock? NextDue(OrderState order, WorkflowDefinition workflow) =>
+        Clocks(order, workflow).OrderBy(c => c.DueAt).FirstOrDefault();
+}
