@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Sets up this machine if needed (same set-up as ./run.sh, plus Chromium), then runs every test.
+# Sets up this machine if needed (same set-up as ./run.sh, plus Chromium and docker-compose), then runs every test.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 SETUP_TESTS=1 bash tools/setup.sh
-dotnet test Console.sln --no-build -nologo -v quiet --logger "console;verbosity=normal" "$@"
+log="$root/.local/test-output.log"
+status=0
+dotnet test Console.sln --no-build -nologo -v quiet --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -E '^\s+Passed: [0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+failed=$(grep -E '^\s+Failed: [0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+echo "tests: $passed passed, $failed failed"
+exit "$status"

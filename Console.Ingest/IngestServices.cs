@@ -1,4 +1,3 @@
-using OrderFlow.Domain.Workflow;
 using OrderFlow.Ingest.Projection;
 using OrderFlow.Platform.Hosting;
 
@@ -9,7 +8,6 @@ public static class IngestServices
     public static WebApplicationBuilder AddIngestServices(this WebApplicationBuilder builder)
     {
         builder.AddPlatformServices();
-        builder.Services.AddSingleton(WorkflowDefinition.Default);
         builder.Services.AddOptions<ProjectionOptions>()
             .Bind(builder.Configuration.GetSection(ProjectionOptions.Section))
             .ValidateDataAnnotations()

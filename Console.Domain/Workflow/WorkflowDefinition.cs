@@ -21,6 +21,8 @@ public sealed record WorkflowDefinition(
 
     public bool IsKnown(string step) => Find(step) is not null || TerminalSteps.ContainsKey(step);
 
+    public IEnumerable<string> StepNames => Steps.Select(s => s.Name).Concat(TerminalSteps.Keys).Distinct();
+
     public StepDefinition Start => Steps.Single(s => s.After.Count == 0);
 
     /// <summary>The default e-commerce flow: payment and stock in parallel after placement, shipping after stock, completion after both.</summary>

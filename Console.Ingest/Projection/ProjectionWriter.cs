@@ -35,7 +35,14 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
         {
             if (OperationalEventCodec.TryParse(record.Message.Key, record.Message.Value, out var e, out var error))
             {
-                parsed.Add((record, e!));
+                if (workflow.IsKnown(e!.Step))
+                {
+                    parsed.Add((record, e));
+                }
+                else
+                {
+                    quarantined.Add((record, $"unknown step '{e.Step}' (the workflow knows {string.Join(", ", workflow.StepNames)})"));
+                }
             }
             else
             {

@@ -11,7 +11,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using OrderFlow.Platform.Kafka;
+using Microsoft.Extensions.Options;
 using OrderFlow.Platform.ReadModel;
+using OrderFlow.Platform.Workflow;
 using Serilog;
 
 namespace OrderFlow.Platform.Hosting;
@@ -32,6 +34,20 @@ public static class PlatformServices
                 .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture)
                 .CreateLogger(),
             dispose: true);
+
+        // The workflow definition: workflow.json ships the default; appsettings and environment variables override it.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        {
+            Path = "workflow.json",
+            Optional = false,
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+        });
+
+        builder.Services.AddOptions<WorkflowOptions>()
+            .Bind(builder.Configuration.GetSection(WorkflowOptions.Section))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WorkflowOptions>, WorkflowOptionsValidator>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<WorkflowOptions>>().Value.ToDefinition());
 
         builder.Services.AddOptions<KafkaOptions>()
             .Bind(builder.Configuration.GetSection(KafkaOptions.Section))

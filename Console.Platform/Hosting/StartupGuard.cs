@@ -46,6 +46,8 @@ public static class StartupGuard
     /// <summary>Waits up to Kafka:ConnectTimeout for PostgreSQL and Kafka, then applies pending migrations.</summary>
     public static async Task EnsureDependenciesAsync(IServiceProvider services)
     {
+        // Configuration first: a wrong setting is named before any connection is tried.
+        services.GetService<IStartupValidator>()?.Validate();
         var kafka = services.GetRequiredService<IOptions<KafkaOptions>>().Value;
         var dataSource = services.GetRequiredService<NpgsqlDataSource>();
         var deadline = DateTime.UtcNow + kafka.ConnectTimeout;

@@ -59,6 +59,21 @@ public sealed class StartupFailureTests(PostgresServer postgres)
         Assert.Contains(expected, line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_invalid_workflow_is_named_in_one_line()
+    {
+        var (exitCode, stderr) = await RunAsync("Console.Ingest", new()
+        {
+            ["ConnectionStrings__ReadModel"] = "Host=127.0.0.1",
+            ["Kafka__BootstrapServers"] = "127.0.0.1:9092",
+            ["Workflow__Steps__1__After__0"] = "nowhere",
+        });
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("Console.Ingest cannot start: Workflow: step 'payment-authorized' runs after unknown step 'nowhere'", line);
+    }
+
     private static async Task<(int ExitCode, string Stderr)> RunAsync(string app, Dictionary<string, string> environment)
     {
         await using var process = AppProcess.Start(app, environment, "--urls", "http://127.0.0.1:0");
