@@ -36,13 +36,7 @@ public sealed class OperationalEventConsumer(
 
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka: {Reason}", e.Reason))
-            .SetPartitionsAssignedHandler((c, partitions) =>
-            {
-                // Resume exactly after the last batch committed to PostgreSQL.
-                var stored = writer.ReadOffsetsAsync(partitions, stoppingToken).GetAwaiter().GetResult();
-                logger.LogInformation("Assigned {Partitions}", string.Join(", ", partitions.Select(tp => $"{tp.Partition.Value}@{(stored.TryGetValue(tp, out var o) ? o : 0)}")));
-                return partitions.Select(tp => new TopicPartitionOffset(tp, stored.TryGetValue(tp, out var offset) ? new Offset(offset) : Offset.Beginning));
-            })
+            .SetPartitionsAssignedHandler((c, partitions) => ResumePositions(c, partitions, stoppingToken))
             .Build();
 
         consumer.Subscribe(k.OperationalTopic);
@@ -89,6 +83,36 @@ public sealed class OperationalEventConsumer(
         {
             consumer.Close();
         }
+    }
+
+    /// <summary>Resume exactly after the last batch committed to PostgreSQL.</summary>
+    private IEnumerable<TopicPartitionOffset> ResumePositions(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions, CancellationToken stoppingToken)
+    {
+        var stored = writer.ReadOffsetsAsync(partitions, stoppingToken).GetAwaiter().GetResult();
+        var positions = new List<TopicPartitionOffset>();
+        foreach (var tp in partitions)
+        {
+            if (!stored.TryGetValue(tp, out var offset))
+            {
+                positions.Add(new TopicPartitionOffset(tp, Offset.Beginning));
+                continue;
+            }
+
+            var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+            if (offset > end)
+            {
+                // The log is shorter than what we already read: the topic was recreated (or a fresh embedded broker).
+                logger.LogWarning("Stored position {Offset} of {Partition} is beyond its end ({End}): the topic was recreated; reading it from the beginning", offset, tp, end);
+                writer.ResetOffsetAsync(tp, stoppingToken).GetAwaiter().GetResult();
+                positions.Add(new TopicPartitionOffset(tp, Offset.Beginning));
+                continue;
+            }
+
+            positions.Add(new TopicPartitionOffset(tp, new Offset(offset)));
+        }
+
+        logger.LogInformation("Assigned {Partitions}", string.Join(", ", positions.Select(p => $"{p.Partition.Value}@{p.Offset}")));
+        return positions;
     }
 
     private async Task WriteAsync(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken stoppingToken)

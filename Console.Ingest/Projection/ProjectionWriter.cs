@@ -154,6 +154,16 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
         return result;
     }
 
+    /// <summary>Forgets the stored position of a partition whose log was recreated.</summary>
+    public async Task ResetOffsetAsync(TopicPartition partition, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("delete from consumer_offsets where consumer_group = @group and topic = @topic and partition = @partition");
+        command.Parameters.AddWithValue("group", _group);
+        command.Parameters.AddWithValue("topic", partition.Topic);
+        command.Parameters.AddWithValue("partition", partition.Partition.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private async Task AdvanceOffsetsAsync(NpgsqlConnection connection, IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, CancellationToken cancellationToken)
     {
         foreach (var partition in batch.GroupBy(r => r.TopicPartition))

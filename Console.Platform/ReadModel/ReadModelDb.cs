@@ -57,7 +57,7 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(x => x.Flags).HasColumnName("flags");
             e.Property(x => x.TraceId).HasColumnName("trace_id");
             e.Property(x => x.Attributes).HasColumnName("attributes").HasColumnType("jsonb");
-            e.HasIndex(x => new { x.Topic, x.Partition, x.Offset }).IsUnique();
+            e.HasIndex(x => new { x.Topic, x.Partition, x.Offset });
             e.HasIndex(x => new { x.OrderId, x.OccurredAt });
         });
 
@@ -85,7 +85,7 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(x => x.Headers).HasColumnName("headers").HasColumnType("jsonb");
             e.Property(x => x.Error).HasColumnName("error");
             e.Property(x => x.ReceivedAt).HasColumnName("received_at");
-            e.HasIndex(x => new { x.Topic, x.Partition, x.Offset }).IsUnique();
+            e.HasIndex(x => new { x.Topic, x.Partition, x.Offset });
             e.HasIndex(x => x.ReceivedAt);
         });
     }

@@ -48,7 +48,8 @@ public sealed class Initial : Migration
                 trace_id     text,
                 attributes   jsonb not null
             );
-            create unique index ux_order_events_coordinates on order_events (topic, partition, "offset");
+            -- Not unique: a recreated topic reuses offsets. Exactly-once rests on consumer_offsets.
+            create index ix_order_events_coordinates on order_events (topic, partition, "offset");
             create index ix_order_events_order on order_events (order_id, occurred_at);
 
             create table consumer_offsets (
@@ -71,7 +72,7 @@ public sealed class Initial : Migration
                 error        text not null,
                 received_at  timestamptz not null
             );
-            create unique index ux_quarantined_records_coordinates on quarantined_records (topic, partition, "offset");
+            create index ix_quarantined_records_coordinates on quarantined_records (topic, partition, "offset");
             create index ix_quarantined_records_received_at on quarantined_records (received_at desc);
             """);
     }

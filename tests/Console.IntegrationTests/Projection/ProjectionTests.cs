@@ -126,5 +126,32 @@ public sealed class ProjectionTests(PostgresServer postgres) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_recreated_topic_is_read_from_its_beginning_instead_of_blocking_on_old_positions()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        using (var producer = _kafka.CreateProducer())
+        {
+            await producer.PublishAsync(Enumerable.Range(0, 20).SelectMany(i => Events.HappyPath($"ORD-OLD{i}")));
+        }
+
+        await using (var first = await IngestHost.StartAsync(db, _kafka.BootstrapServers))
+        {
+            await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from order_events"), n => n == 100, Timeout, "the first topic's 100 events");
+        }
+
+        // A new cluster: same topic name, offsets start again at 0 (as with a fresh embedded broker or a recreated topic).
+        using var fresh = new KafkaBroker();
+        using (var producer = fresh.CreateProducer())
+        {
+            await producer.PublishAsync(Events.HappyPath("ORD-NEW"));
+        }
+
+        await using var second = await IngestHost.StartAsync(db, fresh.BootstrapServers);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-NEW' and status = 'completed'"), n => n == 1, Timeout, "the new topic's order");
+        Assert.Equal(20, await readModel.CountAsync("select count(*) from orders where order_id like 'ORD-OLD%'"));
+    }
+
     public void Dispose() => _kafka.Dispose();
 }
