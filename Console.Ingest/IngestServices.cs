@@ -1,4 +1,6 @@
+using OrderFlow.Ingest.Outbox;
 using OrderFlow.Ingest.Projection;
+using OrderFlow.Ingest.Sla;
 using OrderFlow.Platform.Hosting;
 
 namespace OrderFlow.Ingest;
@@ -12,8 +14,15 @@ public static class IngestServices
             .Bind(builder.Configuration.GetSection(ProjectionOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<SlaOptions>()
+            .Bind(builder.Configuration.GetSection(SlaOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddSingleton<ProjectionWriter>();
         builder.Services.AddHostedService<OperationalEventConsumer>();
+        builder.Services.AddSingleton<SlaWatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SlaWatcher>());
+        builder.Services.AddHostedService<OutboxPublisher>();
         return builder;
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local PostgreSQL for ./run.sh: data in .local/pgdata (gitignored, survives restarts), loopback only.
+# Local PostgreSQL for ./run.sh: data in .local/postgres/data (gitignored, survives restarts), loopback only.
 #   tools/postgres.sh start|stop|url
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

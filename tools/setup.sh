@@ -57,7 +57,7 @@ fi
 
 # ---- Blazor script (.NET 10 blazor.web.js) ---------------------------------------------------
 props="$local_dir/machine.props"
-if served microsoft.aspnetcore.app.internal.assets 10.0.0 || served microsoft.aspnetcore.app.internal.assets 10.0.1; then
+if curl -sf "https://api.nuget.org/v3-flatcontainer/microsoft.aspnetcore.app.internal.assets/index.json" | grep -q '"10\.'; then
   fallback=false
 else
   fallback=true

@@ -82,7 +82,7 @@ public sealed class OrderState
         return state ?? throw new ArgumentException("an order needs at least one event", nameof(events));
     }
 
-    /// <summary>Folds one event in and says what it was. Duplicates and post-terminal events change nothing but the count of events seen.</summary>
+    /// <summary>Folds one event in and says what it was. Duplicates change nothing; events after the terminal outcome only count as seen.</summary>
     public EventFlags Apply(WorkflowDefinition workflow, OperationalEvent e)
     {
         if (e.OrderId != OrderId)

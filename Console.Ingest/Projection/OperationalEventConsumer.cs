@@ -76,6 +76,7 @@ public sealed class OperationalEventConsumer(
         {
             // A failure with nowhere to go stops the worker loudly instead of skipping records.
             logger.LogCritical(ex, "Projection stopped: {Message}", ex.Message);
+            Environment.ExitCode = 3;
             lifetime.StopApplication();
             throw;
         }

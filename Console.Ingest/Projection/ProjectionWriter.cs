@@ -6,7 +6,9 @@ using Npgsql;
 using NpgsqlTypes;
 using OrderFlow.Domain.Events;
 using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Sla;
 using OrderFlow.Domain.Workflow;
+using OrderFlow.Ingest.Sla;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
 
@@ -22,7 +24,7 @@ public sealed record BatchResult(int Events, int Orders, int Quarantined, int Fl
 /// Folds a batch of operational-topic records into the read model in one PostgreSQL transaction,
 /// together with the next offset of each partition, so a restart resumes exactly after the last write.
 /// </summary>
-public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefinition workflow, IOptions<KafkaOptions> kafka, TimeProvider clock)
+public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefinition workflow, IOptions<KafkaOptions> kafka, IOptions<SlaOptions> sla, TimeProvider clock)
 {
     private readonly string _group = kafka.Value.ConsumerGroup;
 
@@ -224,7 +226,7 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
         }
 
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy orders_stage (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state) from stdin (format binary)",
+            "copy orders_stage (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state, sla_state, sla_scope, sla_at_risk_at, sla_due_at) from stdin (format binary)",
             cancellationToken))
         {
             foreach (var order in orders)
@@ -244,6 +246,14 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
                 await copy.WriteAsync(s.EventCount, NpgsqlDbType.Integer, cancellationToken);
                 await copy.WriteAsync(order.FlaggedCount, NpgsqlDbType.Integer, cancellationToken);
                 await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Jsonb, cancellationToken);
+                var clocks = SlaEvaluation.Clocks(s, workflow);
+                var share = sla.Value.AtRiskShare;
+                var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max();
+                var next = clocks.MinBy(c => c.DueAt);
+                await copy.WriteAsync(SlaStateName(worst), NpgsqlDbType.Text, cancellationToken);
+                await WriteNullableAsync(copy, next?.Scope, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullableAsync(copy, clocks.Count == 0 ? (DateTimeOffset?)null : clocks.Min(c => c.AtRiskAt(share)), NpgsqlDbType.TimestampTz, cancellationToken);
+                await WriteNullableAsync(copy, next?.DueAt, NpgsqlDbType.TimestampTz, cancellationToken);
             }
 
             await copy.CompleteAsync(cancellationToken);
@@ -256,7 +266,8 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
                 status = excluded.status, positions = excluded.positions, last_step = excluded.last_step,
                 last_failure = excluded.last_failure, placed_at = excluded.placed_at, last_event_at = excluded.last_event_at,
                 updated_at = excluded.updated_at, event_count = excluded.event_count, flagged_count = excluded.flagged_count,
-                state = excluded.state
+                state = excluded.state, sla_state = excluded.sla_state, sla_scope = excluded.sla_scope,
+                sla_at_risk_at = excluded.sla_at_risk_at, sla_due_at = excluded.sla_due_at
             """,
             connection);
         await merge.ExecuteNonQueryAsync(cancellationToken);
@@ -269,6 +280,14 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
         OrderStatus.Expired => "expired",
         OrderStatus.Cancelled => "cancelled",
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown order status"),
+    };
+
+    public static string SlaStateName(SlaState state) => state switch
+    {
+        SlaState.OnTrack => "on-track",
+        SlaState.AtRisk => "at-risk",
+        SlaState.Breached => "breached",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "unknown SLA state"),
     };
 
     private static string? TraceId(Headers? headers)

@@ -35,7 +35,8 @@ public static class StartupGuard
         try
         {
             await app.RunAsync();
-            return 0;
+            // A worker that stopped the app on a fatal error set a non-zero exit code for supervisors to see.
+            return Environment.ExitCode;
         }
         catch (OptionsValidationException ex)
         {

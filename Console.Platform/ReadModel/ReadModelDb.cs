@@ -16,6 +16,10 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
 
     public DbSet<QuarantinedRecordRow> QuarantinedRecords => Set<QuarantinedRecordRow>();
 
+    public DbSet<SlaBreachRow> SlaBreaches => Set<SlaBreachRow>();
+
+    public DbSet<OutboxRow> Outbox => Set<OutboxRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<OrderRow>(e =>
@@ -34,6 +38,10 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(o => o.EventCount).HasColumnName("event_count");
             e.Property(o => o.FlaggedCount).HasColumnName("flagged_count");
             e.Property(o => o.State).HasColumnName("state").HasColumnType("jsonb");
+            e.Property(o => o.SlaState).HasColumnName("sla_state");
+            e.Property(o => o.SlaScope).HasColumnName("sla_scope");
+            e.Property(o => o.SlaAtRiskAt).HasColumnName("sla_at_risk_at");
+            e.Property(o => o.SlaDueAt).HasColumnName("sla_due_at");
             e.HasIndex(o => o.UpdatedAt);
             e.HasIndex(o => new { o.Status, o.UpdatedAt });
         });
@@ -70,6 +78,33 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(x => x.Partition).HasColumnName("partition");
             e.Property(x => x.NextOffset).HasColumnName("next_offset");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+        });
+
+        modelBuilder.Entity<SlaBreachRow>(e =>
+        {
+            e.ToTable("sla_breaches");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id").UseIdentityAlwaysColumn();
+            e.Property(x => x.OrderId).HasColumnName("order_id");
+            e.Property(x => x.Scope).HasColumnName("scope");
+            e.Property(x => x.DueAt).HasColumnName("due_at");
+            e.Property(x => x.DetectedAt).HasColumnName("detected_at");
+        });
+
+        modelBuilder.Entity<OutboxRow>(e =>
+        {
+            e.ToTable("outbox");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id").UseIdentityAlwaysColumn();
+            e.Property(x => x.Topic).HasColumnName("topic");
+            e.Property(x => x.Key).HasColumnName("key");
+            e.Property(x => x.Value).HasColumnName("value");
+            e.Property(x => x.Headers).HasColumnName("headers").HasColumnType("jsonb");
+            e.Property(x => x.DedupeKey).HasColumnName("dedupe_key");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.PublishedAt).HasColumnName("published_at");
+            e.Property(x => x.Attempts).HasColumnName("attempts");
+            e.Property(x => x.LastError).HasColumnName("last_error");
         });
 
         modelBuilder.Entity<QuarantinedRecordRow>(e =>
@@ -117,6 +152,54 @@ public sealed class OrderRow
 
     /// <summary>The folded domain state (OrderState as JSON), so the fold resumes where it stopped.</summary>
     public required string State { get; set; }
+
+    /// <summary>on-track, at-risk or breached: the worst of the order's running SLA clocks.</summary>
+    public string SlaState { get; set; } = "on-track";
+
+    /// <summary>The clock with the earliest deadline: a step name or "end-to-end".</summary>
+    public string? SlaScope { get; set; }
+
+    public DateTimeOffset? SlaAtRiskAt { get; set; }
+
+    public DateTimeOffset? SlaDueAt { get; set; }
+}
+
+public sealed class SlaBreachRow
+{
+    public long Id { get; set; }
+
+    public required string OrderId { get; set; }
+
+    public required string Scope { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
+
+    public DateTimeOffset DetectedAt { get; set; }
+}
+
+/// <summary>A record to publish to Kafka, written in the same transaction as the change that caused it.</summary>
+public sealed class OutboxRow
+{
+    public long Id { get; set; }
+
+    public required string Topic { get; set; }
+
+    public required string Key { get; set; }
+
+    public required byte[] Value { get; set; }
+
+    public required string Headers { get; set; }
+
+    /// <summary>One row per effect (for example "expire:ORD-1"): asking twice publishes once.</summary>
+    public required string DedupeKey { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? PublishedAt { get; set; }
+
+    public int Attempts { get; set; }
+
+    public string? LastError { get; set; }
 }
 
 public sealed class OrderEventRow

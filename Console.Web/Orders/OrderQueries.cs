@@ -31,7 +31,8 @@ public sealed record OrderEventView(
     int Partition,
     long Offset,
     string[] Flags,
-    string Attributes);
+    string? TraceId,
+    System.Text.Json.JsonElement Attributes);
 
 public sealed record OrderDetail(OrderSummary Order, IReadOnlyList<OrderEventView> Events);
 
@@ -89,9 +90,11 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
         var events = await db.OrderEvents.AsNoTracking()
             .Where(e => e.OrderId == orderId)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id)
-            .Select(e => new OrderEventView(e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.Attributes))
+            .Select(e => new { e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.TraceId, e.Attributes })
             .ToListAsync(cancellationToken);
-        return new OrderDetail(order, events);
+        return new OrderDetail(order, events.Select(e => new OrderEventView(
+            e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.TraceId,
+            System.Text.Json.JsonDocument.Parse(e.Attributes).RootElement.Clone())).ToList());
     }
 
     private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");

@@ -8,7 +8,7 @@ public static class OrdersApi
         var api = endpoints.MapGroup("/api/orders");
         api.MapGet("/", async (OrderQueries queries, string? search, string? status, int? skip, int? take, CancellationToken ct) =>
         {
-            if (status is not null && !OrderQueries.Statuses.Contains(status))
+            if (!string.IsNullOrEmpty(status) && !OrderQueries.Statuses.Contains(status))
             {
                 return Results.Problem($"status must be one of {string.Join(", ", OrderQueries.Statuses)}", statusCode: StatusCodes.Status400BadRequest);
             }
@@ -16,7 +16,9 @@ public static class OrdersApi
             return Results.Ok(await queries.ListAsync(search, status, skip ?? 0, take ?? 50, ct));
         });
         api.MapGet("/{orderId}", async (OrderQueries queries, string orderId, CancellationToken ct) =>
-            await queries.FindAsync(orderId, ct) is { } detail ? Results.Ok(detail) : Results.NotFound());
+            await queries.FindAsync(orderId, ct) is { } detail
+                ? Results.Ok(detail)
+                : Results.Problem($"no order {orderId} in the read model", statusCode: StatusCodes.Status404NotFound));
         return endpoints;
     }
 }

@@ -20,7 +20,7 @@ public sealed class IngestHost : IAsyncDisposable
 
     private IngestHost(WebApplication app) => _app = app;
 
-    public static async Task<IngestHost> StartAsync(string connectionString, string bootstrapServers, int maxBatchSize = 500)
+    public static async Task<IngestHost> StartAsync(string connectionString, string bootstrapServers, int maxBatchSize = 500, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -32,6 +32,11 @@ public sealed class IngestHost : IAsyncDisposable
             ["Urls"] = "http://127.0.0.1:0",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.AddIngestServices();
         var app = builder.Build();
         app.MapPlatformHealth();

@@ -12,6 +12,10 @@ public static class Events
         new(eventId ?? Guid.NewGuid(), orderId, step, step.Split('-')[0] + "-service", succeeded ? StepOutcome.Succeeded : StepOutcome.Failed, reason,
             T0.AddSeconds(secondsAfterT0), OperationalEvent.CurrentSchemaVersion, "{}");
 
+    /// <summary>An event that happened at the given moment (for tests that run against the real clock).</summary>
+    public static OperationalEvent StepAt(string orderId, string step, DateTimeOffset occurredAt) =>
+        new(Guid.NewGuid(), orderId, step, step.Split('-')[0] + "-service", StepOutcome.Succeeded, null, occurredAt, OperationalEvent.CurrentSchemaVersion, "{}");
+
     /// <summary>The full happy path of one order (5 events).</summary>
     public static IEnumerable<OperationalEvent> HappyPath(string orderId) =>
     [

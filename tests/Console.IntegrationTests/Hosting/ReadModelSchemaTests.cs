@@ -20,6 +20,8 @@ public sealed class ReadModelSchemaTests(PostgresServer postgres)
         Assert.Empty(await context.OrderEvents.ToListAsync());
         Assert.Empty(await context.ConsumerOffsets.ToListAsync());
         Assert.Empty(await context.QuarantinedRecords.ToListAsync());
+        Assert.Empty(await context.SlaBreaches.ToListAsync());
+        Assert.Empty(await context.Outbox.ToListAsync());
         Assert.Empty(await context.Database.GetPendingMigrationsAsync());
     }
 }

@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OrderFlow.Ingest.Sla;
+
+public enum ExpiryPolicy
+{
+    /// <summary>No SLA tracking.</summary>
+    Off,
+
+    /// <summary>Orders are marked at-risk and breached; nothing is published.</summary>
+    AlertOnly,
+
+    /// <summary>A breached order is expired: an order-expired operational event is published through the outbox.</summary>
+    Expire,
+}
+
+/// <summary>Section "Sla".</summary>
+public sealed class SlaOptions
+{
+    public const string Section = "Sla";
+
+    /// <summary>Share of a clock's allowance after which the order is at-risk.</summary>
+    [Range(0.01, 0.99)]
+    public double AtRiskShare { get; set; } = 0.8;
+
+    public ExpiryPolicy ExpiryPolicy { get; set; } = ExpiryPolicy.AlertOnly;
+
+    /// <summary>How often due deadlines are looked for (a breach is seen at most this long after it happens).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:01")]
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+}

@@ -1,0 +1,84 @@
+using OrderFlow.Ingest.Sla;
+using OrderFlow.Testing;
+
+namespace OrderFlow.IntegrationTests.Sla;
+
+/// <summary>SLA deadlines, breaches and expiry through the real broker protocol and PostgreSQL, on the real clock.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SlaTests(PostgresServer postgres) : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
+    private readonly KafkaBroker _kafka = new();
+
+    /// <summary>Stock reservation must happen within one second; everything else is generous.</summary>
+    private static Dictionary<string, string?> Settings(ExpiryPolicy policy) => new()
+    {
+        ["Sla:ExpiryPolicy"] = policy.ToString(),
+        ["Sla:CheckInterval"] = "00:00:00.100",
+        ["Workflow:Steps:2:Sla"] = "00:00:01",
+    };
+
+    [Fact]
+    public async Task An_order_that_misses_a_step_deadline_is_breached_and_the_breach_recorded_once()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: Settings(ExpiryPolicy.AlertOnly));
+        using var producer = _kafka.CreateProducer();
+
+        var now = DateTimeOffset.UtcNow;
+        await producer.PublishAsync([Events.StepAt("ORD-LATE", "order-placed", now), Events.StepAt("ORD-LATE", "payment-authorized", now)]);
+        await producer.PublishAsync([Events.StepAt("ORD-FINE", "order-placed", now), Events.StepAt("ORD-FINE", "stock-reserved", now)]);
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from sla_breaches"), n => n >= 1, Timeout, "a breach");
+        var breach = Assert.Single(await readModel.RowsAsync("select order_id, scope, due_at, detected_at from sla_breaches"));
+        Assert.Equal("ORD-LATE", breach["order_id"]);
+        Assert.Equal("stock-reserved", breach["scope"]);
+        Assert.True((DateTime)breach["detected_at"]! >= (DateTime)breach["due_at"]!);
+        Assert.Equal("breached", (await readModel.RowsAsync("select sla_state from orders where order_id = 'ORD-LATE'"))[0]["sla_state"]);
+        Assert.Equal("in-progress", (await readModel.RowsAsync("select status from orders where order_id = 'ORD-LATE'"))[0]["status"]);
+        Assert.NotEqual("breached", (await readModel.RowsAsync("select sla_state from orders where order_id = 'ORD-FINE'"))[0]["sla_state"]);
+        Assert.Equal(0, await readModel.CountAsync("select count(*) from outbox"));
+    }
+
+    [Fact]
+    public async Task Under_the_expire_policy_a_breached_order_is_expired_through_kafka_exactly_once()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: Settings(ExpiryPolicy.Expire));
+        using var producer = _kafka.CreateProducer();
+
+        await producer.PublishAsync([Events.StepAt("ORD-EXP", "order-placed", DateTimeOffset.UtcNow)]);
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-EXP' and status = 'expired'"), n => n == 1, Timeout, "the order to be expired");
+        var expiry = Assert.Single(await readModel.RowsAsync("select event_id, service, reason from order_events where order_id = 'ORD-EXP' and step = 'order-expired'"));
+        Assert.Equal(SlaWatcher.ExpiryEventId("ORD-EXP"), expiry["event_id"]);
+        Assert.Equal("order-flow-console", expiry["service"]);
+        Assert.StartsWith("stock-reserved SLA breached", (string)expiry["reason"]!, StringComparison.Ordinal);
+        Assert.Equal(1, await readModel.CountAsync("select count(*) from outbox where dedupe_key = 'expire:ORD-EXP' and published_at is not null"));
+    }
+
+    [Fact]
+    public async Task An_expiry_queued_while_the_broker_is_down_is_delivered_when_it_comes_back()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: Settings(ExpiryPolicy.Expire));
+        using (var producer = _kafka.CreateProducer())
+        {
+            await producer.PublishAsync([Events.StepAt("ORD-OUT", "order-placed", DateTimeOffset.UtcNow)]);
+        }
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-OUT'"), n => n == 1, Timeout, "the order to be projected");
+        _kafka.Cluster.SetBrokerDown(1);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from outbox where dedupe_key = 'expire:ORD-OUT' and published_at is null and attempts > 0"), n => n == 1, Timeout, "a failed publish attempt while the broker is down");
+
+        _kafka.Cluster.SetBrokerUp(1);
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-OUT' and status = 'expired'"), n => n == 1, Timeout, "the expiry after the broker returned");
+        Assert.Equal(1, await readModel.CountAsync("select count(*) from order_events where order_id = 'ORD-OUT' and step = 'order-expired' and cardinality(flags) = 0"));
+    }
+
+    public void Dispose() => _kafka.Dispose();
+}
