@@ -1,3 +1,5 @@
+using OrderFlow.Ingest.Lag;
+using OrderFlow.Ingest.DeadLetters;
 using OrderFlow.Ingest.Outbox;
 using OrderFlow.Ingest.Projection;
 using OrderFlow.Ingest.Sla;
@@ -23,6 +25,13 @@ public static class IngestServices
         builder.Services.AddSingleton<SlaWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SlaWatcher>());
         builder.Services.AddHostedService<OutboxPublisher>();
+        builder.Services.AddSingleton<DeadLetterWriter>();
+        builder.Services.AddHostedService<DeadLetterConsumer>();
+        builder.Services.AddOptions<LagOptions>()
+            .Bind(builder.Configuration.GetSection(LagOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddHostedService<ConsumerLagSampler>();
         return builder;
     }
 }

@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OrderFlow.Ingest.Lag;
+
+/// <summary>Section "Lag": which consumer groups to watch and how.</summary>
+public sealed class LagOptions
+{
+    public const string Section = "Lag";
+
+    /// <summary>
+    /// Consumer groups of the workflow, configured explicitly: listing groups is not done because the embedded
+    /// broker crashes the client on ListConsumerGroups (docs/decisions/0002).
+    /// </summary>
+    [MinLength(1)]
+    public List<string> Groups { get; set; } = ["order-flow-console", "payment-service", "stock-service", "shipping-service", "order-service"];
+
+    /// <summary>Topics whose partitions are sampled for every group; empty means the operational topic.</summary>
+    public List<string> Topics { get; set; } = [];
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Samples per partition in Burrow's sliding window.</summary>
+    [Range(2, 100)]
+    public int WindowSamples { get; set; } = 10;
+
+    /// <summary>No committed-offset progress for this long while lagging means the consumer stopped.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StopAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long samples are kept in PostgreSQL.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(6);
+}
