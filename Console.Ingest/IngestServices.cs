@@ -1,5 +1,5 @@
-using OrderFlow.Ingest.Lag;
 using OrderFlow.Ingest.DeadLetters;
+using OrderFlow.Ingest.Lag;
 using OrderFlow.Ingest.Outbox;
 using OrderFlow.Ingest.Projection;
 using OrderFlow.Ingest.Sla;

@@ -54,7 +54,7 @@ public sealed class ConsumerLagSampler(
     public async Task SampleAsync(IAdminClient admin, IConsumer<Ignore, Ignore> watermarks, CancellationToken cancellationToken)
     {
         var o = options.Value;
-        var topics = o.Topics.Count > 0 ? o.Topics : [kafka.Value.OperationalTopic];
+        var topics = o.TopicList.Count > 0 ? o.TopicList : [kafka.Value.OperationalTopic];
         var partitions = new List<TopicPartition>();
         foreach (var topic in topics)
         {
@@ -65,7 +65,7 @@ public sealed class ConsumerLagSampler(
         var ends = partitions.ToDictionary(tp => tp, tp => watermarks.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(5)).High.Value);
         var now = clock.GetUtcNow();
         var samples = new List<(string Group, TopicPartition Partition, LagSample Sample)>();
-        foreach (var group in o.Groups)
+        foreach (var group in o.GroupList)
         {
             // Explicit partitions: the embedded broker answers ListConsumerGroupOffsets only this way.
             var committed = await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(group, partitions)]);

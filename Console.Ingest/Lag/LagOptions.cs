@@ -11,11 +11,18 @@ public sealed class LagOptions
     /// Consumer groups of the workflow, configured explicitly: listing groups is not done because the embedded
     /// broker crashes the client on ListConsumerGroups (docs/decisions/0002).
     /// </summary>
-    [MinLength(1)]
-    public List<string> Groups { get; set; } = ["order-flow-console", "payment-service", "stock-service", "shipping-service", "order-service"];
+    /// <remarks>Comma-separated, so configuration replaces the default instead of appending to it.</remarks>
+    [Required]
+    public string Groups { get; set; } = "order-flow-console,order-flow-console-dead-letters,payment-service,stock-service,shipping-service,order-service";
 
-    /// <summary>Topics whose partitions are sampled for every group; empty means the operational topic.</summary>
-    public List<string> Topics { get; set; } = [];
+    /// <summary>Topics whose partitions are sampled for every group (comma-separated); empty means the operational topic.</summary>
+    public string Topics { get; set; } = "";
+
+    public IReadOnlyList<string> GroupList => Split(Groups);
+
+    public IReadOnlyList<string> TopicList => Split(Topics);
+
+    private static string[] Split(string value) => value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -19,7 +19,10 @@ public sealed class KafkaOptions
     [Required]
     public string RetryTopic { get; set; } = "order-retry";
 
-    public List<string> DeadLetterTopics { get; set; } = ["payments-dlq", "stock-dlq", "shipping-dlq"];
+    /// <summary>The services' dead-letter topics. Comma-separated, so configuration replaces the default instead of appending to it.</summary>
+    public string DeadLetterTopics { get; set; } = "payments-dlq,stock-dlq,shipping-dlq";
+
+    public IReadOnlyList<string> DeadLetterTopicList => DeadLetterTopics.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [Required]
     public string ConsumerGroup { get; set; } = "order-flow-console";

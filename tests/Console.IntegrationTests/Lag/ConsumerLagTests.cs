@@ -39,7 +39,7 @@ public sealed class ConsumerLagTests(PostgresServer postgres) : IDisposable
 
         await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: new Dictionary<string, string?>
         {
-            ["Lag:Groups:0"] = "lagging-group",
+            ["Lag:Groups"] = "lagging-group",
             ["Lag:SampleInterval"] = "00:00:00.100",
             ["Lag:WindowSamples"] = "3",
         });
@@ -71,7 +71,7 @@ public sealed class ConsumerLagTests(PostgresServer postgres) : IDisposable
 
         await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: new Dictionary<string, string?>
         {
-            ["Lag:Groups:0"] = "order-flow-console",
+            ["Lag:Groups"] = "order-flow-console",
             ["Lag:SampleInterval"] = "00:00:00.100",
         });
 
