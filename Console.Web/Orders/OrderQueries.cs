@@ -13,7 +13,10 @@ public sealed record OrderSummary(
     DateTimeOffset LastEventAt,
     DateTimeOffset UpdatedAt,
     int EventCount,
-    int FlaggedCount);
+    int FlaggedCount,
+    string SlaState,
+    string? SlaScope,
+    DateTimeOffset? SlaDueAt);
 
 public sealed record OrderPage(IReadOnlyList<OrderSummary> Items, int Total);
 
@@ -53,7 +56,11 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
             query = query.Where(o => EF.Functions.ILike(o.OrderId, pattern, "\\"));
         }
 
-        if (!string.IsNullOrWhiteSpace(status))
+        if (SlaStates.Contains(status))
+        {
+            query = query.Where(o => o.Status == "in-progress" && o.SlaState == status);
+        }
+        else if (!string.IsNullOrWhiteSpace(status))
         {
             query = query.Where(o => o.Status == status);
         }
@@ -63,10 +70,21 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
             .OrderByDescending(o => o.UpdatedAt).ThenBy(o => o.OrderId)
             .Skip(Math.Max(0, skip))
             .Take(Math.Clamp(take, 1, MaxPageSize))
-            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount))
+            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount, o.SlaState, o.SlaScope, o.SlaDueAt))
             .ToListAsync(cancellationToken);
         return new OrderPage(items, total);
     }
+
+    /// <summary>In-flight orders by SLA state (on-track, at-risk, breached).</summary>
+    public async Task<IReadOnlyList<StatusCount>> CountInFlightBySlaAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var counts = await db.Orders.AsNoTracking().Where(o => o.Status == "in-progress").GroupBy(o => o.SlaState)
+            .Select(g => new StatusCount(g.Key, g.Count())).ToListAsync(cancellationToken);
+        return SlaStates.Select(s => counts.FirstOrDefault(c => c.Status == s) ?? new StatusCount(s, 0)).ToList();
+    }
+
+    public static readonly string[] SlaStates = ["on-track", "at-risk", "breached"];
 
     public async Task<IReadOnlyList<StatusCount>> CountByStatusAsync(CancellationToken cancellationToken = default)
     {
@@ -80,7 +98,7 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var order = await db.Orders.AsNoTracking()
             .Where(o => o.OrderId == orderId)
-            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount))
+            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount, o.SlaState, o.SlaScope, o.SlaDueAt))
             .SingleOrDefaultAsync(cancellationToken);
         if (order is null)
         {

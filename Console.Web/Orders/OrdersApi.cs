@@ -8,9 +8,11 @@ public static class OrdersApi
         var api = endpoints.MapGroup("/api/orders");
         api.MapGet("/", async (OrderQueries queries, string? search, string? status, int? skip, int? take, CancellationToken ct) =>
         {
-            if (!string.IsNullOrEmpty(status) && !OrderQueries.Statuses.Contains(status))
+            if (!string.IsNullOrEmpty(status) && !OrderQueries.Statuses.Contains(status) && !OrderQueries.SlaStates.Contains(status))
             {
-                return Results.Problem($"status must be one of {string.Join(", ", OrderQueries.Statuses)}", statusCode: StatusCodes.Status400BadRequest);
+                return Results.Problem(
+                    $"status must be one of {string.Join(", ", OrderQueries.Statuses.Concat(OrderQueries.SlaStates))}",
+                    statusCode: StatusCodes.Status400BadRequest);
             }
 
             return Results.Ok(await queries.ListAsync(search, status, skip ?? 0, take ?? 50, ct));
