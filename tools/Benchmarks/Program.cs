@@ -168,6 +168,7 @@ static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kaf
         ["Urls"] = "http://127.0.0.1:0",
         ["Serilog:MinimumLevel:Default"] = "Warning",
         ["Lag:Groups"] = "order-flow-console",
+        ["Projection:MaxBatchSize"] = Environment.GetEnvironmentVariable("BENCH_BATCH") ?? "2000",
     });
     builder.AddIngestServices();
     await using var app = builder.Build();
@@ -176,10 +177,17 @@ static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kaf
     await app.StartAsync();
     await using var connection = new NpgsqlConnection(db);
     await connection.OpenAsync();
+    var firstCommit = TimeSpan.Zero;
     while (true)
     {
         await using var command = new NpgsqlCommand("select coalesce(sum(next_offset), 0)::bigint from consumer_offsets where topic = 'order-ops'", connection);
-        if ((long)(await command.ExecuteScalarAsync())! >= events)
+        var done = (long)(await command.ExecuteScalarAsync())!;
+        if (done > 0 && firstCommit == TimeSpan.Zero)
+        {
+            firstCommit = sw.Elapsed;
+        }
+
+        if (done >= events)
         {
             break;
         }
@@ -188,6 +196,7 @@ static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kaf
     }
 
     var elapsed = sw.Elapsed;
+    Console.WriteLine($"  (Console.Ingest first batch committed after {firstCommit.TotalSeconds:F2} s: group join and assignment)");
     await app.StopAsync();
     return elapsed;
 }
