@@ -248,7 +248,8 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
                 await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Jsonb, cancellationToken);
                 var clocks = SlaEvaluation.Clocks(s, workflow);
                 var share = sla.Value.AtRiskShare;
-                var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max();
+                // Never "breached" here: the SLA watcher declares breaches, so each one is recorded (and expired) exactly once.
+                var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max() >= SlaState.AtRisk ? SlaState.AtRisk : SlaState.OnTrack;
                 var next = clocks.MinBy(c => c.DueAt);
                 await copy.WriteAsync(SlaStateName(worst), NpgsqlDbType.Text, cancellationToken);
                 await WriteNullableAsync(copy, next?.Scope, NpgsqlDbType.Text, cancellationToken);

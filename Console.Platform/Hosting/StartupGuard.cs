@@ -27,7 +27,7 @@ public static class StartupGuard
             app = build();
             await EnsureDependenciesAsync(app.Services);
         }
-        catch (Exception ex) when (ex is StartupFailedException or OptionsValidationException)
+        catch (Exception ex) when (ex is StartupFailedException or OptionsValidationException || IsUnreadableSetting(ex))
         {
             return Fail(appName, ex);
         }
@@ -35,8 +35,11 @@ public static class StartupGuard
         try
         {
             await app.RunAsync();
-            // A worker that stopped the app on a fatal error set a non-zero exit code for supervisors to see.
-            return Environment.ExitCode;
+            // A background service that failed stopped the host: say so with the exit code, for supervisors to see.
+            var failed = app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()
+                .OfType<Microsoft.Extensions.Hosting.BackgroundService>()
+                .Any(s => s.ExecuteTask is { IsFaulted: true });
+            return failed && Environment.ExitCode == 0 ? 3 : Environment.ExitCode;
         }
         catch (OptionsValidationException ex)
         {
@@ -59,7 +62,7 @@ public static class StartupGuard
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync();
+                await using var probe = await dataSource.OpenConnectionAsync();
                 break;
             }
             catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
@@ -84,9 +87,28 @@ public static class StartupGuard
             throw new StartupFailedException($"Kafka at {kafka.BootstrapServers} is unreachable ({detail}). Start a broker (./run.sh starts an embedded one) or set Kafka__BootstrapServers.");
         }
 
-        await using var scope = services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<ReadModelDb>().Database.MigrateAsync();
+        // Ingest and Web may start together on a new database: one migrates, the other waits for it.
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (var command = new NpgsqlCommand("select pg_advisory_lock(727274)", connection))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            await using var scope = services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<ReadModelDb>().Database.MigrateAsync();
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("select pg_advisory_unlock(727274)", connection);
+            await unlock.ExecuteNonQueryAsync();
+        }
     }
+
+    /// <summary>The configuration binder's "Failed to convert configuration value at 'Sla:AtRiskShare' to type ..." .</summary>
+    private static bool IsUnreadableSetting(Exception ex) =>
+        ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);
 
     private static int Fail(string appName, Exception ex)
     {

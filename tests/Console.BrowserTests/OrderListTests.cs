@@ -26,7 +26,7 @@ public sealed class OrderListTests(ConsoleFixture console) : IClassFixture<Conso
         await Assertions.Expect(row).ToBeVisibleAsync(Visible);
         await Assertions.Expect(row).ToContainTextAsync("in-progress");
         await Assertions.Expect(row).ToContainTextAsync("payment-authorized + shipped");
-        // Its events happened long ago (fixed test time), so the SLA watcher marks it breached, and the row says so live.
+        // Its events happened long ago (fixed test time): the SLA watcher declares the breach, and the row says so live.
         await Assertions.Expect(row).ToContainTextAsync("breached", new() { Timeout = 30_000 });
         await Assertions.Expect(page.GetByTestId("count-breached")).Not.ToHaveTextAsync("0", new() { Timeout = 30_000 });
         Assert.Equal(0, navigations);

@@ -59,6 +59,42 @@ public sealed class StartupFailureTests(PostgresServer postgres)
         Assert.Contains(expected, line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Sla__ExpiryPolicy", "Bogus", "Sla:ExpiryPolicy")]
+    [InlineData("Sla__AtRiskShare", "abc", "Sla:AtRiskShare")]
+    public async Task An_unreadable_setting_is_named_in_one_line(string key, string value, string named)
+    {
+        var (exitCode, stderr) = await RunAsync("Console.Ingest", new()
+        {
+            ["ConnectionStrings__ReadModel"] = "Host=127.0.0.1",
+            ["Kafka__BootstrapServers"] = "127.0.0.1:9092",
+            [key] = value,
+        });
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Console.Ingest cannot start: Failed to convert configuration value", line, StringComparison.Ordinal);
+        Assert.Contains(named, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ingest_and_web_started_together_on_a_new_database_both_come_up()
+    {
+        using var kafka = new KafkaBroker();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__ReadModel"] = await postgres.CreateDatabaseAsync(),
+            ["Kafka__BootstrapServers"] = kafka.BootstrapServers,
+        };
+        var ingestUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
+        var webUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
+
+        await using var ingest = AppProcess.Start("Console.Ingest", environment, "--urls", ingestUrl);
+        await using var web = AppProcess.Start("Console.Web", environment, "--urls", webUrl);
+
+        await Task.WhenAll(ingest.WaitForHealthyAsync(ingestUrl, TimeSpan.FromSeconds(60)), web.WaitForHealthyAsync(webUrl, TimeSpan.FromSeconds(60)));
+    }
+
     [Fact]
     public async Task An_invalid_workflow_is_named_in_one_line()
     {
