@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
+using OrderFlow.Ingest.Offsets;
 using OrderFlow.Ingest.Projection;
 using OrderFlow.Platform.Kafka;
 
@@ -47,7 +48,7 @@ public sealed class DeadLetterConsumer(
 
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka (dead letters): {Reason}", e.Reason))
-            .SetPartitionsAssignedHandler((c, partitions) => ResumePositions(c, partitions, stoppingToken))
+            .SetPartitionsAssignedHandler((c, partitions) => writer.Offsets.ResumePositions(c, partitions, logger, stoppingToken))
             .Build();
 
         consumer.Subscribe(topics);
@@ -112,36 +113,6 @@ public sealed class DeadLetterConsumer(
         }
     }
 
-    /// <summary>Resume exactly after the last batch committed to PostgreSQL.</summary>
-    private IEnumerable<TopicPartitionOffset> ResumePositions(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions, CancellationToken stoppingToken)
-    {
-        var stored = writer.ReadOffsetsAsync(partitions, stoppingToken).GetAwaiter().GetResult();
-        var positions = new List<TopicPartitionOffset>();
-        foreach (var tp in partitions)
-        {
-            if (!stored.TryGetValue(tp, out var offset))
-            {
-                positions.Add(new TopicPartitionOffset(tp, Offset.Beginning));
-                continue;
-            }
-
-            var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
-            if (offset > end)
-            {
-                // The log is shorter than what we already read: the topic was recreated (or a fresh embedded broker).
-                logger.LogWarning("Stored position {Offset} of {Partition} is beyond its end ({End}): the topic was recreated; reading it from the beginning", offset, tp, end);
-                writer.ResetOffsetAsync(tp, stoppingToken).GetAwaiter().GetResult();
-                positions.Add(new TopicPartitionOffset(tp, Offset.Beginning));
-                continue;
-            }
-
-            positions.Add(new TopicPartitionOffset(tp, new Offset(offset)));
-        }
-
-        logger.LogInformation("Dead letters assigned {Partitions}", string.Join(", ", positions.Select(p => $"{p.Topic}[{p.Partition.Value}]@{p.Offset}")));
-        return positions;
-    }
-
     private async Task WriteAsync(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken stoppingToken)
     {
         // Records of partitions revoked while the batch was collected belong to their new owner now.
@@ -163,11 +134,7 @@ public sealed class DeadLetterConsumer(
             catch (PartitionOwnershipLostException ex)
             {
                 logger.LogWarning("{Message}; re-reading dead-letter positions from PostgreSQL", ex.Message);
-                var stored = await writer.ReadOffsetsAsync(consumer.Assignment, stoppingToken);
-                foreach (var tp in consumer.Assignment)
-                {
-                    consumer.Seek(new TopicPartitionOffset(tp, stored.TryGetValue(tp, out var o) ? new Offset(o) : Offset.Beginning));
-                }
+                await writer.Offsets.SeekToStoredAsync(consumer, stoppingToken);
 
                 return;
             }

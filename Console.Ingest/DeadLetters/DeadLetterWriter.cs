@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using OrderFlow.Ingest.Offsets;
 using OrderFlow.Ingest.Projection;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
@@ -17,8 +18,11 @@ public sealed class DeadLetterWriter(NpgsqlDataSource dataSource, IOptions<Kafka
 {
     public const string GroupSuffix = "-dead-letters";
 
+    /// <summary>The dead-letter consumer group's positions, stored with every batch.</summary>
+    public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup + GroupSuffix);
+
     /// <summary>The consumer group, also the key of this consumer's rows in consumer_offsets.</summary>
-    public string Group { get; } = kafka.Value.ConsumerGroup + GroupSuffix;
+    public string Group => Offsets.Group;
 
     /// <summary>Stores every record as it is (null key or value, any bytes); returns how many were stored.</summary>
     public async Task<int> WriteAsync(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken cancellationToken)
@@ -27,7 +31,7 @@ public sealed class DeadLetterWriter(NpgsqlDataSource dataSource, IOptions<Kafka
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        await AdvanceOffsetsAsync(connection, batch, now, cancellationToken);
+        await Offsets.AdvanceAsync(connection, batch, now, cancellationToken);
 
         await using (var rows = await connection.BeginBinaryImportAsync(
             "copy dead_letters (dlq_topic, dlq_partition, dlq_offset, kafka_timestamp, key, value, headers, source_topic, source_partition, source_offset, error_reason, failed_service, order_id, first_seen_at) from stdin (format binary)",
@@ -66,67 +70,6 @@ public sealed class DeadLetterWriter(NpgsqlDataSource dataSource, IOptions<Kafka
 
         await transaction.CommitAsync(cancellationToken);
         return batch.Count;
-    }
-
-    /// <summary>The positions this consumer group stored with its last write, per partition.</summary>
-    public async Task<IReadOnlyDictionary<TopicPartition, long>> ReadOffsetsAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken)
-    {
-        var list = partitions.ToList();
-        await using var command = dataSource.CreateCommand(
-            "select topic, partition, next_offset from consumer_offsets where consumer_group = @group and topic = any(@topics)");
-        command.Parameters.AddWithValue("group", Group);
-        command.Parameters.AddWithValue("topics", list.Select(p => p.Topic).Distinct().ToArray());
-        var result = new Dictionary<TopicPartition, long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var tp = new TopicPartition(reader.GetString(0), reader.GetInt32(1));
-            if (list.Contains(tp))
-            {
-                result[tp] = reader.GetInt64(2);
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Forgets the stored position of a partition whose log was recreated.</summary>
-    public async Task ResetOffsetAsync(TopicPartition partition, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("delete from consumer_offsets where consumer_group = @group and topic = @topic and partition = @partition");
-        command.Parameters.AddWithValue("group", Group);
-        command.Parameters.AddWithValue("topic", partition.Topic);
-        command.Parameters.AddWithValue("partition", partition.Partition.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private async Task AdvanceOffsetsAsync(NpgsqlConnection connection, IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        foreach (var partition in batch.GroupBy(r => r.TopicPartition))
-        {
-            var first = partition.Min(r => r.Offset.Value);
-            var next = partition.Max(r => r.Offset.Value) + 1;
-            // Guarded like the projection (decision 0006): no row moves when another consumer already stored a later position.
-            await using var command = new NpgsqlCommand(
-                """
-                insert into consumer_offsets (consumer_group, topic, partition, next_offset, updated_at)
-                values (@group, @topic, @partition, @next, @now)
-                on conflict (consumer_group, topic, partition) do update
-                    set next_offset = excluded.next_offset, updated_at = excluded.updated_at
-                    where consumer_offsets.next_offset <= @first
-                """,
-                connection);
-            command.Parameters.AddWithValue("group", Group);
-            command.Parameters.AddWithValue("topic", partition.Key.Topic);
-            command.Parameters.AddWithValue("partition", partition.Key.Partition.Value);
-            command.Parameters.AddWithValue("next", next);
-            command.Parameters.AddWithValue("first", first);
-            command.Parameters.AddWithValue("now", now);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
-            {
-                throw new PartitionOwnershipLostException(partition.Key);
-            }
-        }
     }
 
     private static DateTimeOffset? KafkaTimestamp(Timestamp timestamp) =>

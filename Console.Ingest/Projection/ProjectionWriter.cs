@@ -8,15 +8,12 @@ using OrderFlow.Domain.Events;
 using OrderFlow.Domain.Orders;
 using OrderFlow.Domain.Sla;
 using OrderFlow.Domain.Workflow;
+using OrderFlow.Ingest.Offsets;
 using OrderFlow.Ingest.Sla;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Ingest.Projection;
-
-/// <summary>Another writer already stored these offsets: this instance lost the partition in a rebalance.</summary>
-public sealed class PartitionOwnershipLostException(TopicPartition partition)
-    : Exception($"offsets of {partition} were advanced by another consumer; the batch was rolled back");
 
 public sealed record BatchResult(int Events, int Orders, int Quarantined, int Flagged);
 
@@ -26,7 +23,8 @@ public sealed record BatchResult(int Events, int Orders, int Quarantined, int Fl
 /// </summary>
 public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefinition workflow, IOptions<KafkaOptions> kafka, IOptions<SlaOptions> sla, TimeProvider clock)
 {
-    private readonly string _group = kafka.Value.ConsumerGroup;
+    /// <summary>The projection's positions, stored with every batch.</summary>
+    public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken cancellationToken)
     {
@@ -55,7 +53,7 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        await AdvanceOffsetsAsync(connection, batch, now, cancellationToken);
+        await Offsets.AdvanceAsync(connection, batch, now, cancellationToken);
         var orders = await LoadOrdersAsync(connection, parsed.Select(p => p.Event.OrderId).Distinct().ToArray(), cancellationToken);
 
         var flaggedTotal = 0;
@@ -132,66 +130,6 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
 
         await transaction.CommitAsync(cancellationToken);
         return new BatchResult(parsed.Count, touched.Count, quarantined.Count, flaggedTotal);
-    }
-
-    /// <summary>The positions this consumer group stored with its last write, per partition.</summary>
-    public async Task<IReadOnlyDictionary<TopicPartition, long>> ReadOffsetsAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken)
-    {
-        var list = partitions.ToList();
-        await using var command = dataSource.CreateCommand(
-            "select topic, partition, next_offset from consumer_offsets where consumer_group = @group and topic = any(@topics)");
-        command.Parameters.AddWithValue("group", _group);
-        command.Parameters.AddWithValue("topics", list.Select(p => p.Topic).Distinct().ToArray());
-        var result = new Dictionary<TopicPartition, long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var tp = new TopicPartition(reader.GetString(0), reader.GetInt32(1));
-            if (list.Contains(tp))
-            {
-                result[tp] = reader.GetInt64(2);
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Forgets the stored position of a partition whose log was recreated.</summary>
-    public async Task ResetOffsetAsync(TopicPartition partition, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("delete from consumer_offsets where consumer_group = @group and topic = @topic and partition = @partition");
-        command.Parameters.AddWithValue("group", _group);
-        command.Parameters.AddWithValue("topic", partition.Topic);
-        command.Parameters.AddWithValue("partition", partition.Partition.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private async Task AdvanceOffsetsAsync(NpgsqlConnection connection, IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        foreach (var partition in batch.GroupBy(r => r.TopicPartition))
-        {
-            var first = partition.Min(r => r.Offset.Value);
-            var next = partition.Max(r => r.Offset.Value) + 1;
-            await using var command = new NpgsqlCommand(
-                """
-                insert into consumer_offsets (consumer_group, topic, partition, next_offset, updated_at)
-                values (@group, @topic, @partition, @next, @now)
-                on conflict (consumer_group, topic, partition) do update
-                    set next_offset = excluded.next_offset, updated_at = excluded.updated_at
-                    where consumer_offsets.next_offset <= @first
-                """,
-                connection);
-            command.Parameters.AddWithValue("group", _group);
-            command.Parameters.AddWithValue("topic", partition.Key.Topic);
-            command.Parameters.AddWithValue("partition", partition.Key.Partition.Value);
-            command.Parameters.AddWithValue("next", next);
-            command.Parameters.AddWithValue("first", first);
-            command.Parameters.AddWithValue("now", now);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
-            {
-                throw new PartitionOwnershipLostException(partition.Key);
-            }
-        }
     }
 
     private static async Task<Dictionary<string, LoadedOrder>> LoadOrdersAsync(NpgsqlConnection connection, string[] orderIds, CancellationToken cancellationToken)

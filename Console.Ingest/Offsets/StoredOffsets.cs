@@ -1,0 +1,118 @@
+using Confluent.Kafka;
+using Npgsql;
+
+namespace OrderFlow.Ingest.Offsets;
+
+/// <summary>Another writer already stored these offsets: this instance lost the partition in a rebalance.</summary>
+public sealed class PartitionOwnershipLostException(TopicPartition partition)
+    : Exception($"offsets of {partition} were advanced by another consumer; the batch was rolled back");
+
+/// <summary>
+/// One consumer group's positions in consumer_offsets, advanced in the same transaction as the rows they cover,
+/// and where its consumer resumes (docs/decisions/0006). Shared by the projection and the dead-letter store.
+/// </summary>
+public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
+{
+    public string Group { get; } = group;
+
+    /// <summary>The positions stored with the group's last write, per partition.</summary>
+    public async Task<IReadOnlyDictionary<TopicPartition, long>> ReadAsync(IEnumerable<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        var list = partitions.ToList();
+        await using var command = dataSource.CreateCommand(
+            "select topic, partition, next_offset from consumer_offsets where consumer_group = @group and topic = any(@topics)");
+        command.Parameters.AddWithValue("group", Group);
+        command.Parameters.AddWithValue("topics", list.Select(p => p.Topic).Distinct().ToArray());
+        var result = new Dictionary<TopicPartition, long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var tp = new TopicPartition(reader.GetString(0), reader.GetInt32(1));
+            if (list.Contains(tp))
+            {
+                result[tp] = reader.GetInt64(2);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Forgets the stored position of a partition whose log was recreated.</summary>
+    public async Task ResetAsync(TopicPartition partition, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("delete from consumer_offsets where consumer_group = @group and topic = @topic and partition = @partition");
+        command.Parameters.AddWithValue("group", Group);
+        command.Parameters.AddWithValue("topic", partition.Topic);
+        command.Parameters.AddWithValue("partition", partition.Partition.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Moves each partition of the batch past its last record, inside the caller's transaction; throws when another consumer got there first.</summary>
+    public async Task AdvanceAsync(NpgsqlConnection connection, IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var partition in batch.GroupBy(r => r.TopicPartition))
+        {
+            var first = partition.Min(r => r.Offset.Value);
+            var next = partition.Max(r => r.Offset.Value) + 1;
+            await using var command = new NpgsqlCommand(
+                """
+                insert into consumer_offsets (consumer_group, topic, partition, next_offset, updated_at)
+                values (@group, @topic, @partition, @next, @now)
+                on conflict (consumer_group, topic, partition) do update
+                    set next_offset = excluded.next_offset, updated_at = excluded.updated_at
+                    where consumer_offsets.next_offset <= @first
+                """,
+                connection);
+            command.Parameters.AddWithValue("group", Group);
+            command.Parameters.AddWithValue("topic", partition.Key.Topic);
+            command.Parameters.AddWithValue("partition", partition.Key.Partition.Value);
+            command.Parameters.AddWithValue("next", next);
+            command.Parameters.AddWithValue("first", first);
+            command.Parameters.AddWithValue("now", now);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                throw new PartitionOwnershipLostException(partition.Key);
+            }
+        }
+    }
+
+    /// <summary>Where to resume each newly assigned partition: exactly after the last batch committed to PostgreSQL.</summary>
+    public IEnumerable<TopicPartitionOffset> ResumePositions(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions, ILogger logger, CancellationToken cancellationToken)
+    {
+        var stored = ReadAsync(partitions, cancellationToken).GetAwaiter().GetResult();
+        var positions = new List<TopicPartitionOffset>();
+        foreach (var tp in partitions)
+        {
+            if (!stored.TryGetValue(tp, out var offset))
+            {
+                positions.Add(new TopicPartitionOffset(tp, Offset.Beginning));
+                continue;
+            }
+
+            var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+            if (offset > end)
+            {
+                // The log is shorter than what we already read: the topic was recreated (or a fresh embedded broker).
+                logger.LogWarning("Stored position {Offset} of {Partition} is beyond its end ({End}): the topic was recreated; reading it from the beginning", offset, tp, end);
+                ResetAsync(tp, cancellationToken).GetAwaiter().GetResult();
+                positions.Add(new TopicPartitionOffset(tp, Offset.Beginning));
+                continue;
+            }
+
+            positions.Add(new TopicPartitionOffset(tp, new Offset(offset)));
+        }
+
+        logger.LogInformation("{Group} assigned {Partitions}", Group, string.Join(", ", positions.Select(p => $"{p.Topic}[{p.Partition.Value}]@{p.Offset}")));
+        return positions;
+    }
+
+    /// <summary>After a lost partition: every assigned partition goes back to its stored position.</summary>
+    public async Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
+    {
+        var stored = await ReadAsync(consumer.Assignment, cancellationToken);
+        foreach (var tp in consumer.Assignment)
+        {
+            consumer.Seek(new TopicPartitionOffset(tp, stored.TryGetValue(tp, out var o) ? new Offset(o) : Offset.Beginning));
+        }
+    }
+}
