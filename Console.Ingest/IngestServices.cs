@@ -24,6 +24,10 @@ public static class IngestServices
         builder.Services.AddHostedService<OperationalEventConsumer>();
         builder.Services.AddSingleton<SlaWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SlaWatcher>());
+        builder.Services.AddOptions<OutboxOptions>()
+            .Bind(builder.Configuration.GetSection(OutboxOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddHostedService<OutboxPublisher>();
         builder.Services.AddSingleton<DeadLetterWriter>();
         builder.Services.AddHostedService<DeadLetterConsumer>();

@@ -25,7 +25,11 @@ public static class ConsumerLagEvaluation
     /// <param name="window">Samples oldest first.</param>
     /// <param name="now">Evaluation time.</param>
     /// <param name="stopAfter">How long without a committed-offset change (while lagging) means the consumer stopped.</param>
-    public static PartitionLag Evaluate(IReadOnlyList<LagSample> window, DateTimeOffset now, TimeSpan stopAfter)
+    /// <param name="lastProgressAt">
+    /// When the committed offset last changed, as tracked by the caller across samples older than the window;
+    /// without it a STOP can only be seen when the window itself spans <paramref name="stopAfter"/>.
+    /// </param>
+    public static PartitionLag Evaluate(IReadOnlyList<LagSample> window, DateTimeOffset now, TimeSpan stopAfter, DateTimeOffset? lastProgressAt = null)
     {
         if (window.Count == 0)
         {
@@ -48,6 +52,12 @@ public static class ConsumerLagEvaluation
         }
 
         var lastMove = LastOffsetChange(window);
+        if (lastProgressAt is { } tracked && lastMove == window[0].At && tracked < lastMove)
+        {
+            // No change inside the window: the last change is older than the window, as the caller tracked it.
+            lastMove = tracked;
+        }
+
         if (now - lastMove >= stopAfter)
         {
             return new PartitionLag(LagStatus.Stop, last.Lag, lagTime, $"no progress for {(now - lastMove).TotalSeconds:0}s while {last.Lag} behind");

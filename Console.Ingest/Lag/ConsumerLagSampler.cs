@@ -20,6 +20,7 @@ public sealed class ConsumerLagSampler(
     ILogger<ConsumerLagSampler> logger) : BackgroundService
 {
     private readonly Dictionary<(string Group, TopicPartition Partition), Queue<LagSample>> _windows = [];
+    private readonly Dictionary<(string Group, TopicPartition Partition), DateTimeOffset> _lastProgress = [];
     private DateTimeOffset _lastPrune;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -84,13 +85,18 @@ public sealed class ConsumerLagSampler(
         foreach (var (group, partition, sample) in samples)
         {
             var window = _windows.TryGetValue((group, partition), out var w) ? w : _windows[(group, partition)] = new Queue<LagSample>();
+            if (window.Count == 0 || window.Last().CommittedOffset != sample.CommittedOffset || !_lastProgress.ContainsKey((group, partition)))
+            {
+                _lastProgress[(group, partition)] = sample.At;
+            }
+
             window.Enqueue(sample);
             while (window.Count > o.WindowSamples)
             {
                 window.Dequeue();
             }
 
-            evaluations.Add((group, partition, ConsumerLagEvaluation.Evaluate(window.ToList(), now, o.StopAfter)));
+            evaluations.Add((group, partition, ConsumerLagEvaluation.Evaluate(window.ToList(), now, o.StopAfter, _lastProgress[(group, partition)])));
         }
 
         await StoreAsync(samples, evaluations, now, cancellationToken);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -7,11 +8,18 @@ namespace OrderFlow.Ingest.Outbox;
 
 /// <summary>
 /// Publishes outbox rows in id order with an idempotent producer and marks each published only after the broker
-/// acknowledged it. While Kafka is down rows wait in PostgreSQL; nothing is dropped.
+/// acknowledged it. While Kafka is down rows wait in PostgreSQL; nothing is dropped. Published rows are kept
+/// for Outbox:KeepPublished (their dedupe keys keep a repeat from being queued again), then pruned.
 /// </summary>
-public sealed class OutboxPublisher(NpgsqlDataSource dataSource, IOptions<KafkaOptions> kafka, TimeProvider clock, ILogger<OutboxPublisher> logger) : BackgroundService
+public sealed class OutboxPublisher(
+    NpgsqlDataSource dataSource,
+    IOptions<KafkaOptions> kafka,
+    IOptions<OutboxOptions> options,
+    TimeProvider clock,
+    ILogger<OutboxPublisher> logger) : BackgroundService
 {
     private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(200);
+    private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -29,6 +37,15 @@ public sealed class OutboxPublisher(NpgsqlDataSource dataSource, IOptions<KafkaO
             try
             {
                 var published = await PublishPendingAsync(producer, stoppingToken);
+                if (clock.GetUtcNow() - _lastPrune >= options.Value.PruneInterval)
+                {
+                    var pruned = await PruneAsync(stoppingToken);
+                    if (pruned > 0)
+                    {
+                        logger.LogInformation("Outbox: pruned {Rows} rows published before {Cutoff}", pruned, clock.GetUtcNow() - options.Value.KeepPublished);
+                    }
+                }
+
                 if (published == 0)
                 {
                     await Task.Delay(Idle, clock, stoppingToken);
@@ -51,22 +68,22 @@ public sealed class OutboxPublisher(NpgsqlDataSource dataSource, IOptions<KafkaO
     /// <summary>Publishes up to one page of pending rows; returns how many were acknowledged.</summary>
     public async Task<int> PublishPendingAsync(IProducer<string, byte[]> producer, CancellationToken cancellationToken)
     {
-        var pending = new List<(long Id, string Topic, string Key, byte[] Value)>();
-        await using (var command = dataSource.CreateCommand("select id, topic, key, value from outbox where published_at is null order by id limit 500"))
+        var pending = new List<(long Id, string Topic, string Key, byte[] Value, Headers Headers)>();
+        await using (var command = dataSource.CreateCommand("select id, topic, key, value, headers::text from outbox where published_at is null order by id limit 500"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3)));
+                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3), ParseHeaders(reader.GetString(4))));
             }
         }
 
         var published = 0;
-        foreach (var (id, topic, key, value) in pending)
+        foreach (var (id, topic, key, value, headers) in pending)
         {
             try
             {
-                await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = key, Value = value }, cancellationToken);
+                await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = key, Value = value, Headers = headers }, cancellationToken);
             }
             catch (ProduceException<string, byte[]> ex)
             {
@@ -88,4 +105,31 @@ public sealed class OutboxPublisher(NpgsqlDataSource dataSource, IOptions<KafkaO
 
         return published;
     }
+
+    /// <summary>Deletes rows published longer ago than Outbox:KeepPublished; pending rows are never touched.</summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var command = dataSource.CreateCommand("delete from outbox where published_at is not null and published_at < @cutoff");
+        command.Parameters.AddWithValue("cutoff", now - options.Value.KeepPublished);
+        var pruned = await command.ExecuteNonQueryAsync(cancellationToken);
+        _lastPrune = now;
+        return pruned;
+    }
+
+    /// <summary>The outbox stores headers as [{"key": name, "value": base64 or null}], the same shape as quarantined and dead-letter records.</summary>
+    public static Headers ParseHeaders(string json)
+    {
+        var headers = new Headers();
+        foreach (var header in JsonSerializer.Deserialize<List<StoredHeader>>(json) ?? [])
+        {
+            headers.Add(header.Key, header.Value is null ? null : Convert.FromBase64String(header.Value));
+        }
+
+        return headers;
+    }
+
+    private sealed record StoredHeader(
+        [property: System.Text.Json.Serialization.JsonPropertyName("key")] string Key,
+        [property: System.Text.Json.Serialization.JsonPropertyName("value")] string? Value);
 }

@@ -32,6 +32,27 @@ public sealed class ConsumerLagEvaluationTests
     }
 
     [Fact]
+    public void No_progress_since_before_the_window_for_longer_than_stop_after_is_a_stop()
+    {
+        // A 3-sample window (3 s) can never span StopAfter (60 s) by itself: the caller's record of the last change decides.
+        var window = Samples((10, 20), (10, 21), (10, 22));
+
+        var result = ConsumerLagEvaluation.Evaluate(window, window[^1].At, StopAfter, lastProgressAt: window[^1].At - TimeSpan.FromSeconds(61));
+
+        Assert.Equal(LagStatus.Stop, result.Status);
+    }
+
+    [Fact]
+    public void Recent_progress_before_the_window_keeps_a_stuck_offset_a_stall()
+    {
+        var window = Samples((10, 20), (10, 21), (10, 22));
+
+        var result = ConsumerLagEvaluation.Evaluate(window, window[^1].At, StopAfter, lastProgressAt: window[^1].At - TimeSpan.FromSeconds(20));
+
+        Assert.Equal(LagStatus.Stall, result.Status);
+    }
+
+    [Fact]
     public void A_committed_offset_that_does_not_move_while_behind_is_a_stall()
     {
         var result = Evaluate(Samples((10, 20), (10, 21), (10, 22)));

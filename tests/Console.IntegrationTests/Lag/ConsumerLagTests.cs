@@ -60,6 +60,37 @@ public sealed class ConsumerLagTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task A_group_without_progress_for_longer_than_stop_after_is_stopped_even_when_the_window_is_shorter()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        using (var producer = _kafka.CreateProducer())
+        {
+            await producer.PublishAsync(Enumerable.Range(0, 6).SelectMany(i => Events.HappyPath($"ORD-STOP{i}")));
+        }
+
+        using (var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = "stopped-group" }).Build())
+        {
+            consumer.Commit(Enumerable.Range(0, 6).Select(p => new TopicPartitionOffset(KafkaBroker.OperationalTopic, p, 0)));
+        }
+
+        // The window (3 samples, 0.1 s apart) spans 0.2 s, far less than StopAfter (2 s).
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: new Dictionary<string, string?>
+        {
+            ["Lag:Groups"] = "stopped-group",
+            ["Lag:SampleInterval"] = "00:00:00.100",
+            ["Lag:WindowSamples"] = "3",
+            ["Lag:StopAfter"] = "00:00:02",
+        });
+
+        await Eventually.UntilAsync(
+            () => readModel.CountAsync("select count(*) from consumer_lag_status where consumer_group = 'stopped-group' and status = 'STOP' and lag > 0"),
+            n => n > 0, Timeout, "the stopped group's partitions with records to reach STOP");
+        var reasons = await readModel.RowsAsync("select reason from consumer_lag_status where consumer_group = 'stopped-group' and status = 'STOP'");
+        Assert.All(reasons, r => Assert.StartsWith("no progress for", (string)r["reason"]!, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_console_s_own_group_catches_up_to_zero_lag_and_is_ok()
     {
         var db = await postgres.CreateDatabaseAsync();
