@@ -401,7 +401,7 @@ public sealed class CompletionService(EventPublisher publisher, IOptions<Simulat
 
         if (!_expiryRequested.Add(orderId))
         {
-            Logger.LogInformation("order-service: expiry of {OrderId} requested again by {CommandId}, already published", orderId, command.CommandId);
+            Logger.LogInformation("order-service: expiry of {OrderId} requested by {CommandId} ignored, already published", orderId, command.CommandId);
             return;
         }
 
