@@ -33,11 +33,12 @@ public sealed class ControlToReadModelTests(PostgresServer postgres) : IDisposab
         var events = await readModel.RowsAsync(
             "select step, service, array_to_string(flags, ',') as flags, trace_id from order_events where order_id = 'ORD-E2E-1' and step in ('order-expired', 'payment-refunded', 'stock-released') order by occurred_at");
         Assert.Equal(["order-expired", "payment-refunded", "stock-released"], events.Select(e => (string)e["step"]!).Take(1).Concat(events.Skip(1).Select(e => (string)e["step"]!).Order(StringComparer.Ordinal)));
-        Assert.All(events, e => Assert.Equal("", e["flags"]));
+        // Never after-terminal; refund and release come from two services at once, so one of them may arrive late.
+        Assert.All(events, e => Assert.Contains((string)e["flags"]!, new[] { "", "late" }));
         Assert.All(events, e => Assert.Equal("ops-ticket-9", e["trace_id"]));
         Assert.Equal("expired", (await readModel.RowsAsync("select status from orders where order_id = 'ORD-E2E-1'"))[0]["status"]);
         Assert.Equal(2, await readModel.CountAsync("select count(*) from orders, jsonb_object_keys(state->'compensated') where order_id = 'ORD-E2E-1'"));
-        // The services publish independently, so an earlier step may arrive late; nothing else is flagged.
+        // The services publish independently, so an event may arrive after a later one (late); nothing else is flagged.
         var flags = await readModel.RowsAsync("select step, array_to_string(flags, ',') as flags from order_events where order_id = 'ORD-E2E-1' and cardinality(flags) > 0");
         Assert.All(flags, f => Assert.Equal("late", f["flags"]));
     }
