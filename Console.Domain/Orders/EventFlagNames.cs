@@ -10,6 +10,7 @@ public static class EventFlagNames
         (EventFlags.UnknownStep, "unknown-step"),
         (EventFlags.Repeated, "repeated"),
         (EventFlags.SkippedDependencies, "skipped-dependencies"),
+        (EventFlags.NothingToCompensate, "nothing-to-compensate"),
     ];
 
     /// <summary>The flags as the lower-case names used in the read model and the JSON API.</summary>

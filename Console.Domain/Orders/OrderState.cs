@@ -26,6 +26,9 @@ public enum EventFlags
 
     /// <summary>The step ran before the steps it depends on succeeded.</summary>
     SkippedDependencies = 32,
+
+    /// <summary>A compensation (payment-refunded) of a step that had not succeeded (payment-authorized): nothing to undo.</summary>
+    NothingToCompensate = 64,
 }
 
 public sealed class StepProgress
@@ -44,6 +47,8 @@ public sealed class StepProgress
 /// <summary>An order as the fold of its operational events. Mutated only through Apply.</summary>
 public sealed class OrderState
 {
+    private readonly Dictionary<string, DateTimeOffset> _compensated = [];
+
     public required string OrderId { get; init; }
 
     public OrderStatus Status { get; set; } = OrderStatus.InProgress;
@@ -65,6 +70,12 @@ public sealed class OrderState
     public Dictionary<string, StepProgress> Steps { get; init; } = [];
 
     public List<string> UnexpectedSteps { get; init; } = [];
+
+    /// <summary>
+    /// Workflow steps undone by a succeeded compensation step, with the earliest compensation's event time.
+    /// States stored before compensations existed have no such property: the source-generated reader then passes null.
+    /// </summary>
+    public Dictionary<string, DateTimeOffset> Compensated { get => _compensated; init => _compensated = value ?? []; }
 
     public HashSet<Guid> SeenEventIds { get; init; } = [];
 
@@ -114,7 +125,10 @@ public sealed class OrderState
         }
 
         // Judged by event time: a step that happened before the order ended still counts when it arrives late.
-        var afterTerminal = IsTerminal && e.OccurredAt > TerminalAt;
+        // Compensation is what should follow an expired or cancelled order, so it is not after-terminal there.
+        var compensated = workflow.Compensates(e.Step);
+        var afterTerminal = IsTerminal && e.OccurredAt > TerminalAt
+            && !(compensated is not null && Status is OrderStatus.Expired or OrderStatus.Cancelled);
         if (!workflow.IsKnown(e.Step))
         {
             flags |= EventFlags.UnknownStep;
@@ -140,10 +154,15 @@ public sealed class OrderState
             return flags;
         }
 
+        if (compensated is not null)
+        {
+            return flags | ApplyCompensation(e, compensated);
+        }
+
         var definition = workflow.Find(e.Step);
         if (definition is not null)
         {
-            var progress = Steps.TryGetValue(e.Step, out var p) ? p : Steps[e.Step] = new StepProgress();
+            var progress = Progress(e.Step);
             if (e.Outcome == StepOutcome.Succeeded)
             {
                 if (progress.Succeeded > 0)
@@ -165,12 +184,7 @@ public sealed class OrderState
             }
             else
             {
-                progress.Failed++;
-                if (progress.LastFailedAt is null || e.OccurredAt >= progress.LastFailedAt)
-                {
-                    progress.LastFailedAt = e.OccurredAt;
-                    progress.LastFailureReason = e.Reason;
-                }
+                RecordFailure(progress, e);
             }
         }
 
@@ -182,6 +196,44 @@ public sealed class OrderState
         }
 
         return flags;
+    }
+
+    private EventFlags ApplyCompensation(OperationalEvent e, string compensated)
+    {
+        var flags = EventFlags.None;
+        var progress = Progress(e.Step);
+        if (e.Outcome == StepOutcome.Failed)
+        {
+            RecordFailure(progress, e);
+            return flags;
+        }
+
+        if (progress.Succeeded > 0)
+        {
+            flags |= EventFlags.Repeated;
+        }
+
+        if (!HasSucceeded(compensated))
+        {
+            flags |= EventFlags.NothingToCompensate;
+        }
+
+        progress.Succeeded++;
+        progress.SucceededAt = Earliest(progress.SucceededAt, e.OccurredAt);
+        Compensated[compensated] = Earliest(Compensated.TryGetValue(compensated, out var at) ? at : null, e.OccurredAt);
+        return flags;
+    }
+
+    private StepProgress Progress(string step) => Steps.TryGetValue(step, out var p) ? p : Steps[step] = new StepProgress();
+
+    private static void RecordFailure(StepProgress progress, OperationalEvent e)
+    {
+        progress.Failed++;
+        if (progress.LastFailedAt is null || e.OccurredAt >= progress.LastFailedAt)
+        {
+            progress.LastFailedAt = e.OccurredAt;
+            progress.LastFailureReason = e.Reason;
+        }
     }
 
     public bool HasSucceeded(string step) => Steps.TryGetValue(step, out var p) && p.Succeeded > 0;

@@ -17,11 +17,20 @@ public sealed record WorkflowDefinition(
     TimeSpan EndToEndSla,
     IReadOnlyDictionary<string, OrderStatus> TerminalSteps)
 {
+    /// <summary>
+    /// Compensation steps and the workflow step each one undoes (payment-refunded → payment-authorized). They are
+    /// expected after an order expired or was cancelled, and are not part of the order's path.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Compensations { get; init; } = new Dictionary<string, string>();
+
     public StepDefinition? Find(string step) => Steps.FirstOrDefault(s => s.Name == step);
 
-    public bool IsKnown(string step) => Find(step) is not null || TerminalSteps.ContainsKey(step);
+    public bool IsKnown(string step) => Find(step) is not null || TerminalSteps.ContainsKey(step) || Compensations.ContainsKey(step);
 
-    public IEnumerable<string> StepNames => Steps.Select(s => s.Name).Concat(TerminalSteps.Keys).Distinct();
+    /// <summary>The workflow step a compensation step undoes, or null when the step is not a compensation.</summary>
+    public string? Compensates(string step) => Compensations.TryGetValue(step, out var compensated) ? compensated : null;
+
+    public IEnumerable<string> StepNames => Steps.Select(s => s.Name).Concat(TerminalSteps.Keys).Concat(Compensations.Keys).Distinct();
 
     public StepDefinition Start => Steps.Single(s => s.After.Count == 0);
 
@@ -40,7 +49,14 @@ public sealed record WorkflowDefinition(
             ["order-completed"] = OrderStatus.Completed,
             ["order-expired"] = OrderStatus.Expired,
             ["order-cancelled"] = OrderStatus.Cancelled,
-        });
+        })
+    {
+        Compensations = new Dictionary<string, string>
+        {
+            ["payment-refunded"] = "payment-authorized",
+            ["stock-released"] = "stock-reserved",
+        },
+    };
 
     public IReadOnlyList<string> Validate()
     {
@@ -83,6 +99,23 @@ public sealed record WorkflowDefinition(
         if (!TerminalSteps.Values.Contains(OrderStatus.Completed))
         {
             problems.Add("one terminal step must mark the order Completed");
+        }
+
+        foreach (var (compensation, compensated) in Compensations)
+        {
+            if (string.IsNullOrWhiteSpace(compensation))
+            {
+                problems.Add("a compensation step has no name");
+            }
+            else if (names.Contains(compensation) || TerminalSteps.ContainsKey(compensation))
+            {
+                problems.Add($"compensation step '{compensation}' is already a workflow or terminal step");
+            }
+
+            if (!names.Contains(compensated))
+            {
+                problems.Add($"compensation step '{compensation}' compensates unknown step '{compensated}'");
+            }
         }
 
         if (problems.Count == 0 && HasCycle())

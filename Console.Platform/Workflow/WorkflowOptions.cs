@@ -14,8 +14,17 @@ public sealed class WorkflowOptions
 
     public Dictionary<string, OrderStatus> TerminalSteps { get; set; } = [];
 
+    /// <summary>
+    /// Compensation step → the workflow step it undoes. Configuration can only add keys to a dictionary, so an empty
+    /// value switches a compensation off (Workflow__Compensations__stock-released=).
+    /// </summary>
+    public Dictionary<string, string> Compensations { get; set; } = [];
+
     public WorkflowDefinition ToDefinition() =>
-        new(Steps.Select(s => new StepDefinition(s.Name, s.After, s.Sla)).ToList(), EndToEndSla, TerminalSteps);
+        new(Steps.Select(s => new StepDefinition(s.Name, s.After, s.Sla)).ToList(), EndToEndSla, TerminalSteps)
+        {
+            Compensations = Compensations.Where(c => !string.IsNullOrEmpty(c.Value)).ToDictionary(c => c.Key, c => c.Value),
+        };
 
     public sealed class StepOptions
     {

@@ -24,11 +24,15 @@ public sealed class AppProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static AppProcess Start(string app, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static AppProcess Start(string app, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(app, app, environment, args);
+
+    /// <summary>A project whose folder is not named after its assembly (tools/Simulator builds Console.Simulator).</summary>
+    public static AppProcess Start(string projectDirectory, string assembly, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var project = Path.Combine(RepositoryRoot(), app);
+        var project = Path.Combine(RepositoryRoot(), projectDirectory);
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!);
-        var dll = Path.Combine(project, "bin", configuration, "net10.0", app + ".dll");
+        var dll = Path.Combine(project, "bin", configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"{dll} is not built (build Console.sln first)");
@@ -45,7 +49,7 @@ public sealed class AppProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        return new AppProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {app}"));
+        return new AppProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {assembly}"));
     }
 
     /// <summary>Waits for the process to end by itself (start-up failure tests).</summary>

@@ -1,25 +1,51 @@
+using Microsoft.Extensions.Options;
 using OrderFlow.Simulator;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddOptions<SimulatorOptions>()
     .Bind(builder.Configuration.GetSection("Simulator"))
-    .Configure(o => o.BootstrapServers = builder.Configuration["Kafka:BootstrapServers"] ?? o.BootstrapServers)
-    .ValidateDataAnnotations()
+    .Configure(o =>
+    {
+        // The console's Kafka section names the cluster and the topics; the simulator follows it where it is set.
+        var kafka = builder.Configuration.GetSection("Kafka");
+        o.BootstrapServers = kafka["BootstrapServers"] ?? o.BootstrapServers;
+        o.OperationalTopic = kafka["OperationalTopic"] ?? o.OperationalTopic;
+        o.ControlTopic = kafka["ControlTopic"] ?? o.ControlTopic;
+        o.RetryTopic = kafka["RetryTopic"] ?? o.RetryTopic;
+    })
     .ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<SimulatorOptions>, SimulatorOptionsValidator>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<EventPublisher>();
+builder.Services.AddSingleton<PaymentService>();
+builder.Services.AddSingleton<CompletionService>();
 builder.Services.AddHostedService<OrderService>();
-builder.Services.AddHostedService<PaymentService>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<PaymentService>());
 builder.Services.AddHostedService<StockService>();
 builder.Services.AddHostedService<ShippingService>();
-builder.Services.AddHostedService<CompletionService>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<CompletionService>());
+builder.Services.AddHostedService<ControlService>();
+
+var host = builder.Build();
 try
 {
-    await builder.Build().RunAsync();
-    return 0;
+    // Settings first, so a wrong one is named in one line before anything connects.
+    host.Services.GetService<IStartupValidator>()?.Validate();
 }
-catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+catch (OptionsValidationException ex)
 {
-    Console.Error.WriteLine($"Console.Simulator cannot start: {string.Join("; ", ex.Failures)}");
+    return Fail(string.Join("; ", ex.Failures));
+}
+catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    return Fail(ex.Message);
+}
+
+await host.RunAsync();
+return 0;
+
+static int Fail(string reason)
+{
+    Console.Error.WriteLine($"Console.Simulator cannot start: {reason}");
     return 2;
 }

@@ -17,6 +17,7 @@ public class EventFlagNamesTests
     [InlineData(EventFlags.UnknownStep, "unknown-step")]
     [InlineData(EventFlags.Repeated, "repeated")]
     [InlineData(EventFlags.SkippedDependencies, "skipped-dependencies")]
+    [InlineData(EventFlags.NothingToCompensate, "nothing-to-compensate")]
     public void Each_flag_has_its_lower_case_name(EventFlags flag, string name)
     {
         Assert.Equal([name], flag.ToNames());
