@@ -38,10 +38,10 @@ public sealed class SlaWatcher(
     internal const string AtRiskSql =
         """
         update orders set sla_state = 'at-risk'
-        where order_id in (
+        where order_id = any(array(
             select order_id from orders
             where status = 'in-progress' and sla_state = 'on-track' and sla_at_risk_at <= @now and sla_due_at > @now
-            for update skip locked)
+            for update skip locked))
         """;
 
     internal const string DueSql =
