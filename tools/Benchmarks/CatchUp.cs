@@ -24,6 +24,7 @@ public static class CatchUp
 {
     private const string Topic = "order-ops";
     private static readonly TimeSpan Backlog = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(15);
 
     /// <summary>Each order's steps, seconds after it was placed (all within the default workflow's SLAs).</summary>
     private static readonly (string Step, double Seconds)[] Lifecycle =
@@ -31,7 +32,7 @@ public static class CatchUp
 
     public static async Task RunAsync(string[] args)
     {
-        var rate = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5000;
+        var rate = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
         var partitions = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 24;
         var stream = new OrderStream(rate / (double)Lifecycle.Length);
         var backlogSlots = (long)(Backlog.TotalSeconds * stream.OrdersPerSecond);
@@ -99,6 +100,16 @@ public static class CatchUp
                     break;
                 }
 
+                if (sw.Elapsed > GiveUpAfter)
+                {
+                    Console.WriteLine($"  NOT caught up after {sw.Elapsed.TotalSeconds:F0} s: {stored:N0} stored ({stored / sw.Elapsed.TotalSeconds:N0} events/s = " +
+                        $"{stored / sw.Elapsed.TotalSeconds / rate:F2} x R), {end - stored:N0} behind; load {LoadAverage()}");
+                    await stop.CancelAsync();
+                    live.Join();
+                    await app.StopAsync();
+                    return;
+                }
+
                 if (sw.Elapsed - lastReport >= TimeSpan.FromSeconds(15))
                 {
                     lastReport = sw.Elapsed;
@@ -113,7 +124,7 @@ public static class CatchUp
             var rateNow = stored / caughtUp.TotalSeconds;
             Console.WriteLine($"  caught up after {caughtUp.TotalSeconds:F1} s (from Ingest start, group join included): {stored:N0} events stored, " +
                 $"{stored - backlog:N0} more than the backlog; load {load}");
-            Console.WriteLine($"  catch-up rate {rateNow:N0} events/s = {rateNow / rate:F2} x R; the 5-minute backlog was recovered {Backlog.TotalSeconds / caughtUp.TotalSeconds:F1}x faster than real time");
+            Console.WriteLine($"  catch-up rate {rateNow:N0} events/s = {rateNow / rate:F2} x R; backlog duration / catch-up time = {Backlog.TotalSeconds / caughtUp.TotalSeconds:F2}");
 
             // 4. A little more live production, then everything produced must be in the read model exactly once.
             await Task.Delay(TimeSpan.FromSeconds(5));
@@ -155,10 +166,13 @@ public static class CatchUp
         var completed = await CountAsync(connection, "select count(*) from orders where status = 'completed'");
         var breaches = await CountAsync(connection, "select count(*) from sla_breaches");
         var breachedOrders = await CountAsync(connection, "select count(distinct order_id) from sla_breaches");
-        var ok = failed == 0 && watermarks.All(w => w.Low.Value == 0) && watermarks.Sum(w => w.High.Value) == produced
-            && events == produced && distinct == produced && flagged == 0 && quarantined == 0;
-        Console.WriteLine($"  check: produced {produced:N0} (failed deliveries {failed}), log {watermarks.Sum(w => w.High.Value):N0} records, lowest offset kept {watermarks.Max(w => w.Low.Value)} " +
-            $"(0 = nothing dropped by retention); order_events {events:N0} ({distinct:N0} distinct coordinates, {flagged} flagged), quarantined {quarantined} -> {(ok ? "OK" : "MISMATCH")}");
+        var ok = failed == 0 && watermarks.Sum(w => w.High.Value) == produced && events == produced && distinct == produced && flagged == 0 && quarantined == 0;
+        var trimmed = watermarks.Sum(w => w.Low.Value);
+        Console.WriteLine($"  check: produced {produced:N0} (failed deliveries {failed}), log {watermarks.Sum(w => w.High.Value):N0} records; order_events {events:N0} " +
+            $"({distinct:N0} distinct coordinates, {flagged} flagged), quarantined {quarantined} -> {(ok ? "OK, nothing lost or doubled" : "MISMATCH")}");
+        Console.WriteLine(trimmed == 0
+            ? "  the broker's retention cap dropped nothing (every partition still starts at offset 0)"
+            : $"  the broker's retention cap has since dropped the oldest {trimmed:N0} records (after Ingest had stored them, or order_events would be short)");
         Console.WriteLine($"  read model: {orders:N0} orders ({completed:N0} completed); SLA watcher recorded {breaches:N0} breaches of {breachedOrders:N0} orders while catching up");
     }
 
