@@ -55,4 +55,19 @@ public static class SlaEvaluation
     /// <summary>The earliest deadline of the order (what the SLA watcher indexes), or null when it no longer runs.</summary>
     public static SlaClock? NextDue(OrderState order, WorkflowDefinition workflow) =>
         Clocks(order, workflow).OrderBy(c => c.DueAt).FirstOrDefault();
+
+    /// <summary>
+    /// The clocks whose deadline has come by now (each one a breach), and the earliest clock still running after them:
+    /// the deadline the SLA watcher waits for next, null when every clock has breached.
+    /// </summary>
+    public static SlaDue DueBy(OrderState order, WorkflowDefinition workflow, DateTimeOffset now)
+    {
+        var clocks = Clocks(order, workflow);
+        return new SlaDue(
+            clocks.Where(c => c.DueAt <= now).OrderBy(c => c.DueAt).ToList(),
+            clocks.Where(c => c.DueAt > now).OrderBy(c => c.DueAt).FirstOrDefault());
+    }
 }
+
+/// <summary>What an order's clocks say at one moment: those breached by then, and the next one to come due.</summary>
+public sealed record SlaDue(IReadOnlyList<SlaClock> Breached, SlaClock? Next);

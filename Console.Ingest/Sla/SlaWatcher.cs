@@ -3,27 +3,70 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using NpgsqlTypes;
 using OrderFlow.Domain.Events;
+using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Sla;
+using OrderFlow.Domain.Workflow;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Ingest.Sla;
 
+/// <summary>What one check did: orders turned at-risk, breaches recorded (several clocks of one order count apart), orders expired.</summary>
 public sealed record SlaTick(int AtRisk, int Breached, int Expired);
 
 /// <summary>
 /// Finds orders whose next deadline has come, through the partial indexes on orders (never a scan of all orders):
-/// marks them at-risk or breached, records each breach, and under the Expire policy queues an order-expired
-/// event in the outbox — all in one transaction.
+/// marks them at-risk or breached, records each breached clock once, moves the order's watched deadline on to its
+/// next clock still running, and under the Expire policy queues an order-expired event in the outbox.
 /// </summary>
 public sealed class SlaWatcher(
     NpgsqlDataSource dataSource,
+    WorkflowDefinition workflow,
     IOptions<SlaOptions> options,
     IOptions<KafkaOptions> kafka,
     TimeProvider clock,
     ILogger<SlaWatcher> logger) : BackgroundService
 {
     public const string Service = "order-flow-console";
+
+    /// <summary>Due orders handled per transaction, so a backlog of breaches (Ingest was down) never holds one huge lock.</summary>
+    internal const int DueChunk = 5000;
+
+    // Rows the projection is writing right now are skipped (skip locked): it rewrites their deadlines, and the next tick sees them.
+    internal const string AtRiskSql =
+        """
+        update orders set sla_state = 'at-risk'
+        where order_id = any(array(
+            select order_id from orders
+            where status = 'in-progress' and sla_state = 'on-track' and sla_at_risk_at <= @now and sla_due_at > @now
+            for update skip locked))
+        """;
+
+    internal const string DueSql =
+        """
+        select order_id, state::text, coalesce(sla_scope, 'end-to-end'), sla_due_at from orders
+        where status = 'in-progress' and sla_due_at <= @now
+        order by sla_due_at
+        limit @limit
+        for update skip locked
+        """;
+
+    internal const string RecordBreachesSql =
+        """
+        insert into sla_breaches (order_id, scope, due_at, detected_at)
+        select b.order_id, b.scope, b.due_at, @now from unnest(@orders, @scopes, @dues) as b(order_id, scope, due_at)
+        on conflict (order_id, scope, due_at) do nothing
+        returning order_id, scope, due_at
+        """;
+
+    internal const string AdvanceSql =
+        """
+        update orders o set sla_state = 'breached', sla_scope = n.scope, sla_due_at = n.due_at
+        from unnest(@orders, @scopes, @dues) as n(order_id, scope, due_at)
+        where o.order_id = n.order_id
+        """;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,7 +83,7 @@ public sealed class SlaWatcher(
                 var tick = await CheckAsync(stoppingToken);
                 if (tick.Breached > 0)
                 {
-                    logger.LogInformation("SLA: {Breached} orders breached, {Expired} expired, {AtRisk} at risk", tick.Breached, tick.Expired, tick.AtRisk);
+                    logger.LogInformation("SLA: {Breached} breaches recorded, {Expired} orders expired, {AtRisk} at risk", tick.Breached, tick.Expired, tick.AtRisk);
                 }
             }
             catch (NpgsqlException ex) when (ex.IsTransient)
@@ -53,63 +96,116 @@ public sealed class SlaWatcher(
     public async Task<SlaTick> CheckAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        int atRisk;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await using (var command = new NpgsqlCommand(AtRiskSql, connection, transaction))
+            {
+                command.Parameters.AddWithValue("now", now);
+                atRisk = await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await NotifyAsync(connection, transaction, atRisk, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var breached = 0;
+        var expired = 0;
+        while (true)
+        {
+            var (orders, recorded, expiredNow) = await BreachDueAsync(now, cancellationToken);
+            breached += recorded;
+            expired += expiredNow;
+            if (orders < DueChunk)
+            {
+                return new SlaTick(atRisk, breached, expired);
+            }
+        }
+    }
+
+    /// <summary>One chunk of due orders in one transaction: every clock breached by now recorded, the next clock watched.</summary>
+    private async Task<(int Orders, int Recorded, int Expired)> BreachDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        int atRisk;
-        await using (var command = new NpgsqlCommand(
-            """
-            update orders set sla_state = 'at-risk'
-            where status = 'in-progress' and sla_state = 'on-track' and sla_at_risk_at <= @now and sla_due_at > @now
-            """,
-            connection, transaction))
+        var breaches = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
+        var next = new List<(string OrderId, string? Scope, DateTimeOffset? DueAt)>();
+        await using (var command = new NpgsqlCommand(DueSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
-            atRisk = await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        var breached = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
-        await using (var command = new NpgsqlCommand(
-            """
-            with due as (
-                update orders set sla_state = 'breached'
-                where status = 'in-progress' and sla_state <> 'breached' and sla_due_at <= @now
-                returning order_id, coalesce(sla_scope, 'end-to-end') as scope, sla_due_at
-            )
-            insert into sla_breaches (order_id, scope, due_at, detected_at)
-            select order_id, scope, sla_due_at, @now from due
-            on conflict (order_id, scope, due_at) do nothing
-            returning order_id, scope, due_at
-            """,
-            connection, transaction))
-        {
-            command.Parameters.AddWithValue("now", now);
+            command.Parameters.AddWithValue("limit", DueChunk);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                breached.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+                var orderId = reader.GetString(0);
+                var due = SlaEvaluation.DueBy(OrderStateJson.Read(reader.GetString(1)), workflow, now);
+                breaches.AddRange(due.Breached.Select(c => (orderId, c.Scope, c.DueAt)));
+                var watchedScope = reader.GetString(2);
+                if (!due.Breached.Any(c => c.Scope == watchedScope))
+                {
+                    // The watched deadline counts even when the clocks no longer show it (the workflow's SLAs changed since it was written).
+                    breaches.Add((orderId, watchedScope, reader.GetFieldValue<DateTimeOffset>(3)));
+                }
+
+                next.Add((orderId, due.Next?.Scope, due.Next?.DueAt));
             }
+        }
+
+        if (next.Count == 0)
+        {
+            return (0, 0, 0);
+        }
+
+        var recorded = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
+        await using (var command = new NpgsqlCommand(RecordBreachesSql, connection, transaction))
+        {
+            command.Parameters.AddWithValue("now", now);
+            command.Parameters.AddWithValue("orders", breaches.Select(b => b.OrderId).ToArray());
+            command.Parameters.AddWithValue("scopes", breaches.Select(b => b.Scope).ToArray());
+            command.Parameters.AddWithValue("dues", breaches.Select(b => b.DueAt).ToArray());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                recorded.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            }
+        }
+
+        await using (var command = new NpgsqlCommand(AdvanceSql, connection, transaction))
+        {
+            command.Parameters.AddWithValue("orders", next.Select(n => n.OrderId).ToArray());
+            command.Parameters.Add(new NpgsqlParameter("scopes", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = next.Select(n => n.Scope).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("dues", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = next.Select(n => n.DueAt).ToArray() });
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var expired = 0;
         if (options.Value.ExpiryPolicy == ExpiryPolicy.Expire)
         {
-            foreach (var (orderId, scope, dueAt) in breached)
+            // The first clock that breached names the reason; the outbox dedupe key keeps it to one expiry per order.
+            foreach (var first in recorded.GroupBy(r => r.OrderId).Select(g => g.MinBy(r => r.DueAt)))
             {
-                expired += await QueueExpiryAsync(connection, transaction, orderId, $"{scope} SLA breached (due {dueAt:O})", now, cancellationToken);
+                expired += await QueueExpiryAsync(connection, transaction, first.OrderId, $"{first.Scope} SLA breached (due {first.DueAt:O})", now, cancellationToken);
             }
         }
 
-        if (atRisk + breached.Count > 0)
+        await NotifyAsync(connection, transaction, next.Count, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (next.Count, recorded.Count, expired);
+    }
+
+    private static async Task NotifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int orders, CancellationToken cancellationToken)
+    {
+        if (orders == 0)
         {
-            await using var notify = new NpgsqlCommand("select pg_notify(@channel, @payload)", connection, transaction);
-            notify.Parameters.AddWithValue("channel", ReadModelDb.ChangesChannel);
-            notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = 0, orders = atRisk + breached.Count, quarantined = 0 }));
-            await notify.ExecuteNonQueryAsync(cancellationToken);
+            return;
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return new SlaTick(atRisk, breached.Count, expired);
+        await using var notify = new NpgsqlCommand("select pg_notify(@channel, @payload)", connection, transaction);
+        notify.Parameters.AddWithValue("channel", ReadModelDb.ChangesChannel);
+        notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = 0, orders, quarantined = 0 }));
+        await notify.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Queues the order-expired event once per order: the dedupe key and a name-based event id make a repeat a no-op.</summary>

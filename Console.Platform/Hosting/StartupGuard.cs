@@ -19,6 +19,9 @@ public static class StartupGuard
 {
     public const int ExitCodeStartupFailed = 2;
 
+    /// <summary>A background service failed after start (the projection sets it itself on a failure it cannot retry).</summary>
+    public const int ExitCodeFailed = 3;
+
     public static async Task<int> RunAsync(string appName, Func<WebApplication> build)
     {
         WebApplication app;
@@ -34,12 +37,22 @@ public static class StartupGuard
 
         try
         {
+            // Taken before running: RunAsync disposes the app's services when it returns.
+            var background = app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()
+                .OfType<Microsoft.Extensions.Hosting.BackgroundService>().ToList();
             await app.RunAsync();
-            // A background service that failed stopped the host: say so with the exit code, for supervisors to see.
-            var failed = app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()
-                .OfType<Microsoft.Extensions.Hosting.BackgroundService>()
-                .Any(s => s.ExecuteTask is { IsFaulted: true });
-            return failed && Environment.ExitCode == 0 ? 3 : Environment.ExitCode;
+
+            // A background service that failed stopped the host: say so in one line and with the exit code, for supervisors to see.
+            var failures = background.Where(s => s.ExecuteTask is { IsFaulted: true })
+                .Select(s => $"{s.GetType().Name}: {s.ExecuteTask!.Exception!.GetBaseException().Message}").ToList();
+            if (failures.Count == 0)
+            {
+                return Environment.ExitCode;
+            }
+
+            var exitCode = Environment.ExitCode == 0 ? ExitCodeFailed : Environment.ExitCode;
+            System.Console.Error.WriteLine($"{appName} stopped (exit code {exitCode}): {string.Join("; ", failures)}");
+            return exitCode;
         }
         catch (OptionsValidationException ex)
         {

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using OrderFlow.Ingest;
 using OrderFlow.Platform.Hosting;
@@ -20,7 +22,11 @@ public sealed class IngestHost : IAsyncDisposable
 
     private IngestHost(WebApplication app) => _app = app;
 
-    public static async Task<IngestHost> StartAsync(string connectionString, string bootstrapServers, int maxBatchSize = 500, IReadOnlyDictionary<string, string?>? settings = null)
+    public static Task<IngestHost> StartAsync(string connectionString, string bootstrapServers, int maxBatchSize = 500, IReadOnlyDictionary<string, string?>? settings = null) =>
+        StartAsync(connectionString, bootstrapServers, logs: null, maxBatchSize, settings);
+
+    /// <summary>As above; every log line of the app (Information and up) is also kept in <paramref name="logs"/>, for tests that wait on what it says.</summary>
+    public static async Task<IngestHost> StartAsync(string connectionString, string bootstrapServers, CapturedLogs? logs, int maxBatchSize = 500, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -38,6 +44,11 @@ public sealed class IngestHost : IAsyncDisposable
         }
 
         builder.AddIngestServices();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         var app = builder.Build();
         app.MapPlatformHealth();
         await StartupGuard.EnsureDependenciesAsync(app.Services);
@@ -92,5 +103,37 @@ public sealed class ReadModel(string connectionString)
         }
 
         return rows;
+    }
+}
+
+/// <summary>Log lines of an in-process app ("Level Category: message"), kept in memory.</summary>
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => _lines.ToList();
+
+    public int Count(string text) => _lines.Count(l => l.Contains(text, StringComparison.Ordinal));
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}");
+            }
+        }
     }
 }

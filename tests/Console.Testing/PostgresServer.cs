@@ -29,9 +29,20 @@ public sealed class PostgresServer : IAsyncLifetime
 
         Port = FreePort();
         await RunAsPostgresAsync(Path.Combine(_bin, "initdb"), "-D", Path.Combine(_dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync");
-        await RunAsPostgresAsync(Path.Combine(_bin, "pg_ctl"), "-D", Path.Combine(_dir, "data"), "-w", "-l", Path.Combine(_dir, "server.log"),
-            "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start");
+        await StartAsync();
     }
+
+    /// <summary>Stops the server the way an operator would (fast shutdown: open connections are cut), keeping its data.</summary>
+    public async Task StopAsync()
+    {
+        await RunAsPostgresAsync(Path.Combine(_bin, "pg_ctl"), "-D", Path.Combine(_dir, "data"), "-m", "fast", "-w", "stop");
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>Starts the server on its port and data directory (again, after StopAsync).</summary>
+    public Task StartAsync() =>
+        RunAsPostgresAsync(Path.Combine(_bin, "pg_ctl"), "-D", Path.Combine(_dir, "data"), "-w", "-l", Path.Combine(_dir, "server.log"),
+            "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start");
 
     /// <summary>A fresh, empty database on this server.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix = "test")

@@ -13,6 +13,19 @@ using OrderFlow.Platform.Hosting;
 using OrderFlow.Platform.ReadModel;
 using OrderFlow.Testing;
 
+// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup
+if (args is ["breach", .. var breachArgs])
+{
+    await OrderFlow.Benchmarks.BreachDelay.RunAsync(breachArgs);
+    return;
+}
+
+if (args is ["catchup", .. var catchUpArgs])
+{
+    await OrderFlow.Benchmarks.CatchUp.RunAsync(catchUpArgs);
+    return;
+}
+
 // Ingest throughput, measured side by side in one run on one machine (docs/benchmarks.md):
 //   1. bare Confluent.Kafka consume loop over the topic,
 //   2. "ideal writer": binary COPY of the same event rows into order_events,

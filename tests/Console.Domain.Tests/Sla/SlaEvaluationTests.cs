@@ -59,6 +59,31 @@ public sealed class SlaEvaluationTests
     }
 
     [Fact]
+    public void Past_a_step_deadline_the_step_clock_is_breached_and_the_end_to_end_clock_comes_next()
+    {
+        var order = OrderState.Fold(Workflow, [Succeeded("order-placed", 0), Succeeded("payment-authorized", 1)]);
+
+        var due = SlaEvaluation.DueBy(order, Workflow, T0.AddSeconds(31));
+
+        Assert.Equal([new SlaClock("stock-reserved", T0, T0.AddSeconds(30))], due.Breached);
+        Assert.Equal(new SlaClock(SlaClock.EndToEnd, T0, T0.AddMinutes(3)), due.Next);
+    }
+
+    [Fact]
+    public void Clocks_that_share_a_deadline_breach_together_and_none_is_next_once_all_have_breached()
+    {
+        var order = OrderState.Fold(Workflow, [Succeeded("order-placed", 0)]);
+
+        var atTheStepDeadline = SlaEvaluation.DueBy(order, Workflow, T0.AddSeconds(30));
+        var muchLater = SlaEvaluation.DueBy(order, Workflow, T0.AddHours(1));
+
+        Assert.Equal(["payment-authorized", "stock-reserved"], atTheStepDeadline.Breached.Select(c => c.Scope));
+        Assert.Equal(SlaClock.EndToEnd, atTheStepDeadline.Next?.Scope);
+        Assert.Equal(["payment-authorized", "stock-reserved", SlaClock.EndToEnd], muchLater.Breached.Select(c => c.Scope));
+        Assert.Null(muchLater.Next);
+    }
+
+    [Fact]
     public void A_finished_order_runs_no_clock()
     {
         var order = OrderState.Fold(Workflow, HappyPath());
@@ -66,5 +91,7 @@ public sealed class SlaEvaluationTests
         Assert.Empty(SlaEvaluation.Clocks(order, Workflow));
         Assert.Null(SlaEvaluation.NextDue(order, Workflow));
         Assert.Equal(SlaState.OnTrack, SlaEvaluation.StateAt(order, Workflow, T0.AddDays(1), 0.8));
+        Assert.Empty(SlaEvaluation.DueBy(order, Workflow, T0.AddDays(1)).Breached);
+        Assert.Null(SlaEvaluation.DueBy(order, Workflow, T0.AddDays(1)).Next);
     }
 }

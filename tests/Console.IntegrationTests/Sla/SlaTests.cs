@@ -42,6 +42,53 @@ public sealed class SlaTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task A_breached_order_still_in_flight_has_its_later_end_to_end_breach_recorded_without_a_new_event()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        var settings = Settings(ExpiryPolicy.AlertOnly);
+        settings["Workflow:EndToEndSla"] = "00:00:03";
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: settings);
+        using var producer = _kafka.CreateProducer();
+
+        // Stock is due after 1 s, the whole order after 3 s; nothing else is published.
+        var placedAt = DateTimeOffset.UtcNow;
+        await producer.PublishAsync([Events.StepAt("ORD-TWO", "order-placed", placedAt), Events.StepAt("ORD-TWO", "payment-authorized", placedAt)]);
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from sla_breaches where order_id = 'ORD-TWO'"), n => n >= 2, Timeout, "the step and the end-to-end breach");
+        var breaches = await readModel.RowsAsync("select scope, due_at, detected_at from sla_breaches where order_id = 'ORD-TWO' order by due_at");
+        Assert.Equal(["stock-reserved", "end-to-end"], breaches.Select(b => (string)b["scope"]!));
+        Assert.Equal(placedAt.UtcDateTime.AddSeconds(3), (DateTime)breaches[1]["due_at"]!, TimeSpan.FromMilliseconds(1));
+        Assert.All(breaches, b => Assert.True((DateTime)b["detected_at"]! >= (DateTime)b["due_at"]!));
+        var order = Assert.Single(await readModel.RowsAsync("select status, sla_state, sla_due_at from orders where order_id = 'ORD-TWO'"));
+        Assert.Equal("in-progress", order["status"]);
+        Assert.Equal("breached", order["sla_state"]);
+        Assert.Null(order["sla_due_at"]);
+    }
+
+    [Fact]
+    public async Task An_order_projected_after_its_deadlines_passed_has_each_passed_clock_recorded_once()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: Settings(ExpiryPolicy.AlertOnly));
+        using var producer = _kafka.CreateProducer();
+        var anHourAgo = DateTimeOffset.UtcNow.AddHours(-1);
+
+        // Placed an hour ago (Ingest catching up): stock, payment and the whole order are all overdue.
+        await producer.PublishAsync([Events.StepAt("ORD-OLD", "order-placed", anHourAgo)]);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-OLD' and sla_state = 'breached' and sla_due_at is null"), n => n == 1, Timeout, "every clock breached");
+
+        // Stock reserved late: the projection rewrites the deadlines (shipping now runs); the watcher records only what is new.
+        await producer.PublishAsync([Events.StepAt("ORD-OLD", "stock-reserved", anHourAgo.AddSeconds(40))]);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-OLD' and event_count = 2 and sla_state = 'breached' and sla_due_at is null"), n => n == 1, Timeout, "the second event folded and its clocks checked");
+
+        // Due after 1 s (stock, this class's setting), 30 s (payment), 40 + 60 s (shipping, once stock was reserved), 3 min (end to end).
+        var scopes = (await readModel.RowsAsync("select scope from sla_breaches where order_id = 'ORD-OLD' order by due_at")).Select(b => (string)b["scope"]!);
+        Assert.Equal(["stock-reserved", "payment-authorized", "shipped", "end-to-end"], scopes);
+    }
+
+    [Fact]
     public async Task Under_the_expire_policy_a_breached_order_is_expired_through_kafka_exactly_once()
     {
         var db = await postgres.CreateDatabaseAsync();
