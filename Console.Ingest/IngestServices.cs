@@ -22,6 +22,8 @@ public static class IngestServices
             .ValidateOnStart();
         builder.Services.AddSingleton<ProjectionWriter>();
         builder.Services.AddHostedService<OperationalEventConsumer>();
+        builder.Services.AddSingleton<ProjectionBacklog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionBacklog>());
         builder.Services.AddSingleton<SlaWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SlaWatcher>());
         builder.Services.AddOptions<OutboxOptions>()

@@ -13,8 +13,11 @@ using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Ingest.Sla;
 
-/// <summary>What one check did: orders turned at-risk, breaches recorded (several clocks of one order count apart), orders expired.</summary>
-public sealed record SlaTick(int AtRisk, int Breached, int Expired);
+/// <summary>
+/// What one check did: orders turned at-risk, breaches recorded (several clocks of one order count apart), orders expired;
+/// HeldBack when nothing was judged because the projection is behind (or its backlog not measured yet).
+/// </summary>
+public sealed record SlaTick(int AtRisk, int Breached, int Expired, bool HeldBack = false);
 
 /// <summary>
 /// Finds orders whose next deadline has come, through the partial indexes on orders (never a scan of all orders):
@@ -24,6 +27,7 @@ public sealed record SlaTick(int AtRisk, int Breached, int Expired);
 public sealed class SlaWatcher(
     NpgsqlDataSource dataSource,
     WorkflowDefinition workflow,
+    ProjectionBacklog backlog,
     IOptions<SlaOptions> options,
     IOptions<KafkaOptions> kafka,
     TimeProvider clock,
@@ -93,9 +97,16 @@ public sealed class SlaWatcher(
         }
     }
 
+    private bool _heldBack;
+
     public async Task<SlaTick> CheckAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        if (HoldBack())
+        {
+            return new SlaTick(0, 0, 0, HeldBack: true);
+        }
+
         int atRisk;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
@@ -122,6 +133,31 @@ public sealed class SlaWatcher(
                 return new SlaTick(atRisk, breached, expired);
             }
         }
+    }
+
+    /// <summary>True while the projection's backlog is over Sla:HoldBackWhenBehind or not measured yet; logs each change.</summary>
+    private bool HoldBack()
+    {
+        var reading = backlog.Latest;
+        var limit = options.Value.HoldBackWhenBehind;
+        var hold = reading is null || reading.Behind > limit;
+        if (hold != _heldBack)
+        {
+            if (hold)
+            {
+                logger.LogWarning(
+                    "SLA watcher holding back: the projection is {Behind} records behind {Topic} (limit {Limit}); deadlines are judged again once it has caught up",
+                    reading?.Behind.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "an unmeasured number of", kafka.Value.OperationalTopic, limit);
+            }
+            else
+            {
+                logger.LogInformation("SLA watcher resumed: the projection is {Behind} records behind {Topic}", reading!.Behind, kafka.Value.OperationalTopic);
+            }
+
+            _heldBack = hold;
+        }
+
+        return hold;
     }
 
     /// <summary>One chunk of due orders in one transaction: every clock breached by now recorded, the next clock watched.</summary>

@@ -90,8 +90,11 @@ public static class BreachDelay
             Console.WriteLine($"  loaded {inWindow:N0} orders due in the window ({expected:N0} clocks due); table: {await ScalarAsync(dataSource, "select pg_size_pretty(pg_total_relation_size('orders'))")}, " +
                 $"ix_orders_sla_due {await ScalarAsync(dataSource, "select pg_size_pretty(pg_relation_size('ix_orders_sla_due'))")}");
 
-            var watcher = new SlaWatcher(dataSource, Workflow, Options.Create(options), Options.Create(new KafkaOptions { BootstrapServers = "unused:9092" }),
-                TimeProvider.System, NullLogger<SlaWatcher>.Instance);
+            var kafkaOptions = Options.Create(new KafkaOptions { BootstrapServers = "unused:9092" });
+            // No broker and no projection here: the orders are loaded directly, so the projection is stated caught up.
+            var backlog = new ProjectionBacklog(dataSource, kafkaOptions, Options.Create(options), TimeProvider.System, NullLogger<ProjectionBacklog>.Instance);
+            backlog.Report(0);
+            var watcher = new SlaWatcher(dataSource, Workflow, backlog, Options.Create(options), kafkaOptions, TimeProvider.System, NullLogger<SlaWatcher>.Instance);
             var ticks = await WatchAsync(watcher, options.CheckInterval, windowStart + window + TimeSpan.FromSeconds(3));
             await ReportAsync(dataSource, windowStart, window, expected, ticks);
             await ExplainAsync(dataSource, "now", DateTimeOffset.UtcNow);
