@@ -10,7 +10,7 @@ namespace OrderFlow.Domain.Events;
 /// </summary>
 public static class NameBasedEventId
 {
-    /// <summary>For ("order-expired", "ORD-1") the same id as Console.Ingest's SlaWatcher.ExpiryEventId("ORD-1").</summary>
+    /// <summary>For ("order-expired", "ORD-1") the id Console.Ingest's SLA watcher and the simulator's order service both use.</summary>
     public static Guid For(string step, string orderId)
     {
         var hash = MD5.HashData(Encoding.UTF8.GetBytes(step + ":" + orderId));

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -265,11 +263,5 @@ public sealed class SlaWatcher(
     }
 
     /// <summary>The same order always gets the same expiry event id, so even a re-published record folds as a duplicate.</summary>
-    public static Guid ExpiryEventId(string orderId)
-    {
-        var hash = MD5.HashData(Encoding.UTF8.GetBytes("order-expired:" + orderId));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x30);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash, bigEndian: true);
-    }
+    public static Guid ExpiryEventId(string orderId) => NameBasedEventId.For("order-expired", orderId);
 }
