@@ -16,36 +16,53 @@ using OrderFlow.Testing;
 // Ingest throughput, measured side by side in one run on one machine (docs/benchmarks.md):
 //   1. bare Confluent.Kafka consume loop over the topic,
 //   2. "ideal writer": binary COPY of the same event rows into order_events,
-//   3. Console.Ingest: consume + fold + orders upsert + offsets, committed to PostgreSQL.
-var events = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
+//   3. Console.Ingest: consume + fold + orders + order_steps + offsets, committed to PostgreSQL.
+// Each first runs once over a separate warm-up topic and the JIT is let go quiet before each measured run,
+// so the measured runs compare steady states rather than start-up compilation.
+var invariant = System.Globalization.CultureInfo.InvariantCulture;
+var events = args.Length > 0 ? int.Parse(args[0], invariant) : 200_000;
 var orders = events / 5;
 events = orders * 5;
-Console.WriteLine($"Benchmark: {events:N0} operational events ({orders:N0} orders x 5 steps), 6 partitions, {Environment.ProcessorCount} cores");
+var warmupOrders = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "100000", invariant) / 5;
+Console.WriteLine($"Benchmark: {events:N0} operational events ({orders:N0} orders x 5 steps), 6 partitions, {Environment.ProcessorCount} cores, warm-up {warmupOrders * 5:N0} events");
 
 var postgres = new PostgresServer();
 await postgres.InitializeAsync();
 using var kafka = new KafkaBroker();
 try
 {
-    var produced = Produce(kafka, orders);
+    var produced = Produce(kafka, KafkaBroker.OperationalTopic, "B", orders);
     Console.WriteLine($"  produce           {produced.TotalSeconds,7:F2} s  {events / produced.TotalSeconds,10:N0} events/s");
+    if (warmupOrders > 0)
+    {
+        const string warmup = "order-ops-warmup";
+        kafka.Cluster.CreateTopic(warmup, 6);
+        Produce(kafka, warmup, "W", warmupOrders);
+        ConsumeBare(kafka, warmup, warmupOrders * 5);
+        await IdealWriterAsync(postgres, kafka, warmup, warmupOrders * 5);
+        await IngestAsync(postgres, kafka, warmup, warmupOrders * 5);
+    }
 
-    var consume = ConsumeBare(kafka, events);
+    await Jit.QuietAsync();
+    var consume = ConsumeBare(kafka, KafkaBroker.OperationalTopic, events);
     Console.WriteLine($"  bare consume      {consume.TotalSeconds,7:F2} s  {events / consume.TotalSeconds,10:N0} events/s");
 
-    var ideal = await IdealWriterAsync(postgres, kafka, events);
-    Console.WriteLine($"  ideal COPY writer {ideal.TotalSeconds,7:F2} s  {events / ideal.TotalSeconds,10:N0} events/s");
+    var ideal = await IdealWriterAsync(postgres, kafka, KafkaBroker.OperationalTopic, events);
+    Console.WriteLine($"  ideal COPY writer {ideal.Elapsed.TotalSeconds,7:F2} s  {events / ideal.Elapsed.TotalSeconds,10:N0} events/s   {ideal.Cpu}");
 
-    var ingest = await IngestAsync(postgres, kafka, events);
-    Console.WriteLine($"  Console.Ingest    {ingest.TotalSeconds,7:F2} s  {events / ingest.TotalSeconds,10:N0} events/s");
-    Console.WriteLine($"  ratio ingest / ideal writer: {ideal / ingest:F2}   ingest / bare consume: {consume / ingest:F2}");
+    using var phases = new ProjectionPhases();
+    var ingest = await IngestAsync(postgres, kafka, KafkaBroker.OperationalTopic, events);
+    Console.WriteLine($"  Console.Ingest    {ingest.Elapsed.TotalSeconds,7:F2} s  {events / ingest.Elapsed.TotalSeconds,10:N0} events/s   {ingest.Cpu}");
+    Console.WriteLine($"    first batch committed after {ingest.FirstCommit.TotalSeconds:F2} s (group join and assignment)");
+    Console.WriteLine($"    {phases}");
+    Console.WriteLine($"  ratio ingest / ideal writer: {ideal.Elapsed / ingest.Elapsed:F2}   ingest / bare consume: {consume / ingest.Elapsed:F2}");
 }
 finally
 {
     await postgres.DisposeAsync();
 }
 
-static TimeSpan Produce(KafkaBroker kafka, int orders)
+static TimeSpan Produce(KafkaBroker kafka, string topic, string prefix, int orders)
 {
     using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
     {
@@ -59,9 +76,9 @@ static TimeSpan Produce(KafkaBroker kafka, int orders)
     var sw = Stopwatch.StartNew();
     for (var i = 0; i < orders; i++)
     {
-        foreach (var e in Events.HappyPath($"ORD-B{i:D7}"))
+        foreach (var e in Events.HappyPath($"ORD-{prefix}{i:D7}"))
         {
-            producer.Produce(KafkaBroker.OperationalTopic, Events.ToMessage(e));
+            producer.Produce(topic, Events.ToMessage(e));
         }
     }
 
@@ -69,16 +86,16 @@ static TimeSpan Produce(KafkaBroker kafka, int orders)
     return sw.Elapsed;
 }
 
-static TimeSpan ConsumeBare(KafkaBroker kafka, int events)
+static TimeSpan ConsumeBare(KafkaBroker kafka, string topic, int events)
 {
     using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
     {
         BootstrapServers = kafka.BootstrapServers,
-        GroupId = "bench-bare",
+        GroupId = "bench-bare-" + topic,
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnableAutoCommit = false,
     }).Build();
-    consumer.Subscribe(KafkaBroker.OperationalTopic);
+    consumer.Subscribe(topic);
     var sw = Stopwatch.StartNew();
     var seen = 0;
     while (seen < events)
@@ -104,19 +121,21 @@ static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
 }
 
 // The floor for any writer of these rows: read the records, parse them, COPY them, nothing else.
-static async Task<TimeSpan> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, int events)
+static async Task<(TimeSpan Elapsed, string Cpu)> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, string topic, int events)
 {
     var db = await MigratedDatabaseAsync(postgres);
     using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
     {
         BootstrapServers = kafka.BootstrapServers,
-        GroupId = "bench-ideal",
+        GroupId = "bench-ideal-" + topic,
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnableAutoCommit = false,
     }).Build();
-    consumer.Subscribe(KafkaBroker.OperationalTopic);
+    consumer.Subscribe(topic);
     await using var connection = new NpgsqlConnection(db);
     await connection.OpenAsync();
+    await Jit.QuietAsync();
+    var cpu = Cpu.Now(postgres);
     var sw = Stopwatch.StartNew();
     var now = DateTimeOffset.UtcNow;
     await using (var copy = await connection.BeginBinaryImportAsync(
@@ -153,26 +172,41 @@ static async Task<TimeSpan> IdealWriterAsync(PostgresServer postgres, KafkaBroke
     }
 
     var elapsed = sw.Elapsed;
+    var used = Cpu.Since(cpu, postgres);
     consumer.Close();
-    return elapsed;
+    return (elapsed, used);
 }
 
-static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kafka, int events)
+// From start (group join included) until the offsets stored in PostgreSQL cover every event.
+static async Task<(TimeSpan Elapsed, TimeSpan FirstCommit, string Cpu)> IngestAsync(PostgresServer postgres, KafkaBroker kafka, string topic, int events)
 {
     var db = await MigratedDatabaseAsync(postgres);
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    var settings = new Dictionary<string, string?>
     {
         ["ConnectionStrings:ReadModel"] = db,
         ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
+        ["Kafka:OperationalTopic"] = topic,
+        ["Kafka:ConsumerGroup"] = "order-flow-console-" + topic,
         ["Urls"] = "http://127.0.0.1:0",
         ["Serilog:MinimumLevel:Default"] = "Warning",
-        ["Lag:Groups"] = "order-flow-console",
+        ["Lag:Groups"] = "order-flow-console-" + topic,
         ["Projection:MaxBatchSize"] = Environment.GetEnvironmentVariable("BENCH_BATCH") ?? "2000",
-    });
+    };
+    foreach (var (variable, key) in new[] { ("BENCH_CACHED_ORDERS", "Projection:CachedOrders"), ("BENCH_WRITERS", "Projection:Writers") })
+    {
+        if (Environment.GetEnvironmentVariable(variable) is { } value)
+        {
+            settings[key] = value;
+        }
+    }
+
+    builder.Configuration.AddInMemoryCollection(settings);
     builder.AddIngestServices();
     await using var app = builder.Build();
     await StartupGuard.EnsureDependenciesAsync(app.Services);
+    await Jit.QuietAsync();
+    var cpu = Cpu.Now(postgres);
     var sw = Stopwatch.StartNew();
     await app.StartAsync();
     await using var connection = new NpgsqlConnection(db);
@@ -180,7 +214,8 @@ static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kaf
     var firstCommit = TimeSpan.Zero;
     while (true)
     {
-        await using var command = new NpgsqlCommand("select coalesce(sum(next_offset), 0)::bigint from consumer_offsets where topic = 'order-ops'", connection);
+        await using var command = new NpgsqlCommand("select coalesce(sum(next_offset), 0)::bigint from consumer_offsets where topic = @topic", connection);
+        command.Parameters.AddWithValue("topic", topic);
         var done = (long)(await command.ExecuteScalarAsync())!;
         if (done > 0 && firstCommit == TimeSpan.Zero)
         {
@@ -196,7 +231,137 @@ static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kaf
     }
 
     var elapsed = sw.Elapsed;
-    Console.WriteLine($"  (Console.Ingest first batch committed after {firstCommit.TotalSeconds:F2} s: group join and assignment)");
+    var used = Cpu.Since(cpu, postgres);
     await app.StopAsync();
-    return elapsed;
+    return (elapsed, firstCommit, used);
+}
+
+/// <summary>Sums Console.Ingest's projection metrics (ProjectionMetrics) while it is alive: the per-batch breakdown.</summary>
+internal sealed class ProjectionPhases : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+    private readonly Dictionary<string, (double Total, int Count)> _phases = [];
+    private readonly Dictionary<string, long> _orders = [];
+
+    public ProjectionPhases()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == OrderFlow.Ingest.Projection.ProjectionMetrics.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            lock (_phases)
+            {
+                var phase = (string)tags[0].Value!;
+                var (total, count) = _phases.GetValueOrDefault(phase);
+                _phases[phase] = (total + value, count + 1);
+            }
+        });
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            lock (_phases)
+            {
+                var source = (string)tags[0].Value!;
+                _orders[source] = _orders.GetValueOrDefault(source) + value;
+            }
+        });
+        _listener.Start();
+    }
+
+    public override string ToString()
+    {
+        lock (_phases)
+        {
+            var batches = _phases.TryGetValue("events", out var e) ? e.Count : 0;
+            var parts = _phases.Select(p => $"{p.Key} {p.Value.Total / Math.Max(1, p.Value.Count):F1}");
+            return $"ms per batch ({batches} written): {string.Join(", ", parts)}\n    orders folded from: {string.Join(", ", _orders.Select(o => $"{o.Key} {o.Value:N0}"))}";
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
+
+/// <summary>CPU seconds used by this process (and by its JIT) and by the PostgreSQL server (postmaster, its live and reaped children).</summary>
+internal static class Cpu
+{
+    public static (double Client, double Postgres, double Jit) Now(PostgresServer postgres)
+    {
+        var client = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var jit = System.Runtime.JitInfo.GetCompilationTime().TotalSeconds;
+        var postmaster = Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(d => d!.All(char.IsDigit))
+            .FirstOrDefault(pid => ReadOrEmpty($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains($"-p {postgres.Port} ", StringComparison.Ordinal));
+        if (postmaster is null)
+        {
+            return (client, double.NaN, jit);
+        }
+
+        double ticks = 0;
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            var stat = ReadOrEmpty(Path.Combine(dir, "stat"));
+            var fields = stat.Length == 0 ? [] : stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields.Length < 15)
+            {
+                continue;
+            }
+
+            var self = Path.GetFileName(dir) == postmaster;
+            if (self || fields[1] == postmaster)
+            {
+                // fields[11..14]: utime, stime, cutime, cstime in clock ticks; exited backends count in the postmaster's c*time.
+                ticks += Field(11) + Field(12) + (self ? Field(13) + Field(14) : 0);
+            }
+
+            double Field(int i) => double.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return (client, ticks / 100.0, jit);
+    }
+
+    public static string Since((double Client, double Postgres, double Jit) start, PostgresServer postgres)
+    {
+        var now = Now(postgres);
+        return $"CPU s: benchmark process {now.Client - start.Client:F1} (JIT {now.Jit - start.Jit:F1}), PostgreSQL {now.Postgres - start.Postgres:F1}";
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
+
+/// <summary>Start-up code is re-compiled by the tiered JIT in the background for a while; a measured run waits until it has gone quiet.</summary>
+internal static class Jit
+{
+    public static async Task QuietAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var count = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline && DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(1))
+        {
+            await Task.Delay(100);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != count)
+            {
+                count = now;
+                quietSince = DateTime.UtcNow;
+            }
+        }
+    }
 }
