@@ -146,10 +146,19 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
     }
 
     /// <summary>After a lost partition: every assigned partition goes back to its stored position.</summary>
-    public async Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
+    public Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken) =>
+        SeekToStoredAsync(consumer, consumer.Assignment, cancellationToken);
+
+    /// <summary>These partitions go back to their stored positions.</summary>
+    public async Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
     {
-        var stored = await ReadAsync(consumer.Assignment, cancellationToken);
-        foreach (var tp in consumer.Assignment)
+        if (partitions.Count == 0)
+        {
+            return;
+        }
+
+        var stored = await ReadAsync(partitions, cancellationToken);
+        foreach (var tp in partitions)
         {
             consumer.Seek(new TopicPartitionOffset(tp, stored.TryGetValue(tp, out var o) ? new Offset(o) : Offset.Beginning));
         }

@@ -9,11 +9,12 @@ using OrderFlow.Platform.Kafka;
 namespace OrderFlow.Ingest.Projection;
 
 /// <summary>
-/// Consumes the operational topic in batches and hands each batch to the ProjectionWriter. Two loops overlap: the
-/// consume loop collects and parses the next batch while the write loop folds and writes the current one; a bounded
-/// channel between them keeps the order of batches, and rebalances travel through it too, so the writer meets them
-/// in order. Positions come from PostgreSQL (written with the projection), not from Kafka's committed offsets; the
-/// offsets stored in Kafka after each write (auto-committed) only keep lag tools truthful.
+/// Consumes the operational topic and projects it through <c>Projection:Writers</c> writer loops (docs/decisions/0010).
+/// The consume loop collects and parses records and hands each writer the records of its partitions (p % Writers)
+/// through a bounded channel, so consuming the next batch overlaps writing the current ones and every partition keeps
+/// its order. Rebalances travel through the same channels, so each writer meets them in order. Positions come from
+/// PostgreSQL (written with the projection), not from Kafka's committed offsets; the offsets stored in Kafka after
+/// each write (auto-committed) only keep lag tools truthful.
 /// </summary>
 public sealed class OperationalEventConsumer(
     ProjectionWriter writer,
@@ -24,11 +25,8 @@ public sealed class OperationalEventConsumer(
     IHostApplicationLifetime lifetime,
     ILogger<OperationalEventConsumer> logger) : BackgroundService
 {
-    /// <summary>How long the consume loop waits for a first record before it looks at requests from the writer again.</summary>
+    /// <summary>How long the consume loop waits for a first record before it looks at requests from the writers again.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>Set by the write loop after it dropped a batch of a lost partition; the consume loop then re-seeks.</summary>
-    private int _reseekRequested;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -36,11 +34,12 @@ public sealed class OperationalEventConsumer(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         var k = kafka.Value;
+        var p = projection.Value;
         var config = new ConsumerConfig
         {
             BootstrapServers = k.BootstrapServers,
             GroupId = k.ConsumerGroup,
-            // Kafka commits only what the write loop stored after PostgreSQL committed it; positions never come from there.
+            // Kafka commits only what a writer stored after PostgreSQL committed it; positions never come from there.
             EnableAutoCommit = true,
             AutoCommitIntervalMs = 1000,
             EnableAutoOffsetStore = false,
@@ -49,27 +48,29 @@ public sealed class OperationalEventConsumer(
             ClientId = $"console-ingest-{Environment.MachineName}",
         };
 
-        // One batch queued while one is written: the next batch is consumed and parsed meanwhile.
-        var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(1) { SingleReader = true });
+        var writers = Enumerable.Range(0, p.Writers).Select(i => new WriterLoop(i, (p.CachedOrders + p.Writers - 1) / p.Writers)).ToArray();
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var writing = Task.CompletedTask;
         var rebalanced = new HashSet<TopicPartition>();
 
-        // Runs on the consume thread, inside Consume: hands a rebalance to the write loop, behind the batches already queued.
+        // Runs on the consume thread, inside Consume: hands a rebalance to every writer, behind the batches already queued.
         void Hand(List<TopicPartition> partitions, bool waitForWrites)
         {
             rebalanced.UnionWith(partitions);
-            if (writing.IsCompleted)
+            var drops = new List<(WriterLoop Loop, DropPartitions Drop)>();
+            foreach (var loop in writers.Where(w => !w.Writing.IsCompleted))
             {
-                return;
+                var drop = new DropPartitions(partitions);
+                Task.WaitAny(loop.Work.Writer.WriteAsync(drop, stopping.Token).AsTask(), loop.Writing);
+                drops.Add((loop, drop));
             }
 
-            var drop = new DropPartitions(partitions);
-            Task.WaitAny(work.Writer.WriteAsync(drop, stopping.Token).AsTask(), writing);
             if (waitForWrites)
             {
                 // Revoked: what was consumed from these partitions is written (or refused) before another instance takes them.
-                Task.WaitAny(drop.Done.Task, writing);
+                foreach (var (loop, drop) in drops)
+                {
+                    Task.WaitAny(drop.Done.Task, loop.Writing);
+                }
             }
         }
 
@@ -81,34 +82,37 @@ public sealed class OperationalEventConsumer(
                 Hand(partitions, waitForWrites: false);
                 return positions;
             })
-            .SetPartitionsRevokedHandler((_, partitions) => Hand(partitions.Select(p => p.TopicPartition).ToList(), waitForWrites: true))
-            .SetPartitionsLostHandler((_, partitions) => Hand(partitions.Select(p => p.TopicPartition).ToList(), waitForWrites: true))
+            .SetPartitionsRevokedHandler((_, partitions) => Hand(partitions.Select(tp => tp.TopicPartition).ToList(), waitForWrites: true))
+            .SetPartitionsLostHandler((_, partitions) => Hand(partitions.Select(tp => tp.TopicPartition).ToList(), waitForWrites: true))
             .Build();
 
-        writing = Task.Run(
-            async () =>
-            {
-                try
+        foreach (var loop in writers)
+        {
+            loop.Writing = Task.Run(
+                async () =>
                 {
-                    await WriteLoopAsync(work.Reader, consumer, stopping.Token);
-                }
-                finally
-                {
-                    // The consume loop stops with the writer, whatever ended it.
-                    await stopping.CancelAsync();
-                }
-            },
-            CancellationToken.None);
+                    try
+                    {
+                        await WriteLoopAsync(loop, consumer, stopping.Token);
+                    }
+                    finally
+                    {
+                        // Everything stops with any writer, whatever ended it.
+                        await stopping.CancelAsync();
+                    }
+                },
+                CancellationToken.None);
+        }
 
         Exception? failure = null;
         try
         {
             consumer.Subscribe(k.OperationalTopic);
-            await ConsumeLoopAsync(consumer, work.Writer, rebalanced, stopping.Token);
+            await ConsumeLoopAsync(consumer, writers, rebalanced, stopping.Token);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            // Stopping, or the write loop ended: its outcome is awaited below.
+            // Stopping, or a writer ended: its outcome is awaited below.
         }
         catch (Exception ex)
         {
@@ -116,18 +120,21 @@ public sealed class OperationalEventConsumer(
         }
 
         await stopping.CancelAsync();
-        work.Writer.TryComplete();
-        try
+        foreach (var loop in writers)
         {
-            await writing;
-        }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-        {
-            failure ??= ex;
-        }
-        catch (Exception)
-        {
-            // Stopping: an interrupted batch was rolled back and is read again at the next start.
+            loop.Work.Writer.TryComplete();
+            try
+            {
+                await loop.Writing;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                failure ??= ex;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: an interrupted batch was rolled back and is read again at the next start.
+            }
         }
 
         try
@@ -149,16 +156,17 @@ public sealed class OperationalEventConsumer(
         }
     }
 
-    private async Task ConsumeLoopAsync(IConsumer<byte[]?, byte[]?> consumer, ChannelWriter<Work> work, HashSet<TopicPartition> rebalanced, CancellationToken cancellationToken)
+    private async Task ConsumeLoopAsync(IConsumer<byte[]?, byte[]?> consumer, WriterLoop[] writers, HashSet<TopicPartition> rebalanced, CancellationToken cancellationToken)
     {
         var p = projection.Value;
+        var collect = p.MaxBatchSize * writers.Length;
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (Interlocked.Exchange(ref _reseekRequested, 0) == 1)
+            foreach (var loop in writers.Where(w => Interlocked.Exchange(ref w.ReseekRequested, 0) == 1))
             {
-                // Everything consumed since the dropped batch lies behind a gap: read it again from the stored positions.
-                await writer.Offsets.SeekToStoredAsync(consumer, cancellationToken);
-                await work.WriteAsync(Resumed.Instance, cancellationToken);
+                // Everything of its partitions consumed since the dropped batch lies behind a gap: read it again from the stored positions.
+                await writer.Offsets.SeekToStoredAsync(consumer, consumer.Assignment.Where(tp => WriterOf(tp, writers.Length) == loop.Number).ToList(), cancellationToken);
+                await loop.Work.Writer.WriteAsync(Resumed.Instance, cancellationToken);
             }
 
             rebalanced.Clear();
@@ -169,16 +177,16 @@ public sealed class OperationalEventConsumer(
             }
 
             var started = Stopwatch.GetTimestamp();
-            var batch = new List<ConsumeResult<byte[]?, byte[]?>>(p.MaxBatchSize) { first };
+            var records = new List<ConsumeResult<byte[]?, byte[]?>>(collect) { first };
             var deadline = DateTime.UtcNow + p.MaxBatchWait;
-            while (batch.Count < p.MaxBatchSize)
+            while (records.Count < collect)
             {
                 var remaining = deadline - DateTime.UtcNow;
                 var next = consumer.Consume(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
                 if (rebalanced.Count > 0)
                 {
                     // Records of partitions revoked or assigned anew while the batch was collected are not ours to write.
-                    batch.RemoveAll(r => rebalanced.Contains(r.TopicPartition));
+                    records.RemoveAll(r => rebalanced.Contains(r.TopicPartition));
                     rebalanced.Clear();
                 }
 
@@ -187,34 +195,35 @@ public sealed class OperationalEventConsumer(
                     break;
                 }
 
-                batch.Add(next);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
+                records.Add(next);
             }
 
             metrics.Phase("consume", started);
-            started = Stopwatch.GetTimestamp();
-            var parsed = ParsedBatch.Parse(batch, workflow);
-            metrics.Phase("parse", started);
-            started = Stopwatch.GetTimestamp();
-            await work.WriteAsync(new WriteBatch(parsed), cancellationToken);
-            metrics.Phase("queue", started);
+            foreach (var share in records.GroupBy(r => WriterOf(r.TopicPartition, writers.Length)))
+            {
+                foreach (var chunk in share.Chunk(p.MaxBatchSize))
+                {
+                    started = Stopwatch.GetTimestamp();
+                    var parsed = ParsedBatch.Parse(chunk, workflow);
+                    metrics.Phase("parse", started);
+                    started = Stopwatch.GetTimestamp();
+                    await writers[share.Key].Work.Writer.WriteAsync(new WriteBatch(parsed), cancellationToken);
+                    metrics.Phase("queue", started);
+                }
+            }
         }
     }
 
-    private async Task WriteLoopAsync(ChannelReader<Work> work, IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
+    private async Task WriteLoopAsync(WriterLoop loop, IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
     {
         var discarding = false;
         var idle = Stopwatch.GetTimestamp();
-        await foreach (var item in work.ReadAllAsync(cancellationToken))
+        await foreach (var item in loop.Work.Reader.ReadAllAsync(cancellationToken))
         {
             switch (item)
             {
                 case DropPartitions drop:
-                    writer.DropPartitions(drop.Partitions);
+                    loop.Cache.Drop(drop.Partitions);
                     drop.Done.TrySetResult();
                     break;
                 case Resumed:
@@ -225,10 +234,10 @@ public sealed class OperationalEventConsumer(
                     break;
                 case WriteBatch write:
                     metrics.Phase("idle", idle);
-                    if (!await WriteAsync(consumer, write.Batch, cancellationToken))
+                    if (!await WriteAsync(loop, consumer, write.Batch, cancellationToken))
                     {
                         discarding = true;
-                        Interlocked.Exchange(ref _reseekRequested, 1);
+                        Interlocked.Exchange(ref loop.ReseekRequested, 1);
                     }
 
                     idle = Stopwatch.GetTimestamp();
@@ -238,20 +247,20 @@ public sealed class OperationalEventConsumer(
     }
 
     /// <summary>Writes one batch, retrying transient PostgreSQL failures; false when a partition of it was lost (batch dropped).</summary>
-    private async Task<bool> WriteAsync(IConsumer<byte[]?, byte[]?> consumer, ParsedBatch batch, CancellationToken cancellationToken)
+    private async Task<bool> WriteAsync(WriterLoop loop, IConsumer<byte[]?, byte[]?> consumer, ParsedBatch batch, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var result = await writer.WriteAsync(batch, cancellationToken);
+                var result = await writer.WriteAsync(batch, loop.Cache, cancellationToken);
                 logger.LogDebug("Projected {Events} events into {Orders} orders ({Quarantined} quarantined)", result.Events, result.Orders, result.Quarantined);
                 break;
             }
             catch (PartitionOwnershipLostException ex)
             {
                 logger.LogWarning("{Message}; re-reading positions from PostgreSQL", ex.Message);
-                writer.DropPartitions(batch.Records.Select(r => r.TopicPartition).Distinct().ToList());
+                loop.Cache.Drop(batch.Records.Select(r => r.TopicPartition).Distinct().ToList());
                 return false;
             }
             catch (Npgsql.NpgsqlException ex) when (ex.IsTransient && !cancellationToken.IsCancellationRequested)
@@ -279,6 +288,24 @@ public sealed class OperationalEventConsumer(
 
         metrics.Phase("kafka-store", started);
         return true;
+    }
+
+    private static int WriterOf(TopicPartition partition, int writers) => partition.Partition.Value % writers;
+
+    /// <summary>One writer: its queue of work, the folded orders of its partitions, its own transactions.</summary>
+    private sealed class WriterLoop(int number, int cachedOrders)
+    {
+        public int Number { get; } = number;
+
+        /// <summary>One batch queued while one is written: the next batch is consumed and parsed meanwhile.</summary>
+        public Channel<Work> Work { get; } = Channel.CreateBounded<Work>(new BoundedChannelOptions(1) { SingleReader = true });
+
+        public OrderCache Cache { get; } = new(cachedOrders);
+
+        public Task Writing { get; set; } = Task.CompletedTask;
+
+        /// <summary>Set by the writer after it dropped a batch of a lost partition; the consume loop then re-seeks its partitions.</summary>
+        public int ReseekRequested;
     }
 
     private abstract record Work;

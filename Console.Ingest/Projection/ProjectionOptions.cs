@@ -20,4 +20,11 @@ public sealed class ProjectionOptions
     /// </summary>
     [Range(0, 5_000_000)]
     public int CachedOrders { get; set; } = 100_000;
+
+    /// <summary>
+    /// Writer loops running side by side, each with its own transactions, for the partitions p with p % Writers = its number
+    /// (per-partition order is kept; CachedOrders is shared out between them).
+    /// </summary>
+    [Range(1, 16)]
+    public int Writers { get; set; } = 2;
 }

@@ -21,53 +21,48 @@ public sealed record BatchResult(int Events, int Orders, int Quarantined, int Fl
 /// <summary>
 /// Folds a batch of operational-topic records into the read model in one PostgreSQL transaction,
 /// together with the next offset of each partition, so a restart resumes exactly after the last write.
-/// The folded orders stay in memory between batches (<see cref="OrderCache"/>); one batch at a time.
+/// The folded orders stay in memory between batches in the caller's <see cref="OrderCache"/> (one per writer loop,
+/// one batch at a time each; writer loops own disjoint partitions, so they never share an order).
 /// </summary>
 public sealed class ProjectionWriter(
     NpgsqlDataSource dataSource,
     WorkflowDefinition workflow,
     IOptions<KafkaOptions> kafka,
     IOptions<SlaOptions> sla,
-    IOptions<ProjectionOptions> projection,
     ProjectionMetrics metrics,
     TimeProvider clock)
 {
     private const string OrderColumns =
         "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state, sla_state, sla_scope, sla_at_risk_at, sla_due_at";
 
-    private readonly OrderCache _cache = new(projection.Value.CachedOrders);
-
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
 
-    /// <summary>Forgets the cached orders of partitions that were assigned, revoked or lost: another instance may write them.</summary>
-    public void DropPartitions(IReadOnlyCollection<TopicPartition> partitions) => _cache.Drop(partitions);
-
-    public async Task<BatchResult> WriteAsync(ParsedBatch batch, CancellationToken cancellationToken)
+    public async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, CancellationToken cancellationToken)
     {
         var touched = new Dictionary<string, TouchedOrder>(StringComparer.Ordinal);
         try
         {
-            var result = await WriteAsync(batch, touched, clock.GetUtcNow(), cancellationToken);
-            _cache.Keep(touched.Values.Select(t => t.Order));
+            var result = await WriteAsync(batch, cache, touched, clock.GetUtcNow(), cancellationToken);
+            cache.Keep(touched.Values.Select(t => t.Order));
             return result;
         }
         catch
         {
             // Rolled back (or not known to be committed): the folded states changed in memory only.
-            _cache.Forget(touched.Keys);
+            cache.Forget(touched.Keys);
             throw;
         }
     }
 
-    private async Task<BatchResult> WriteAsync(ParsedBatch batch, Dictionary<string, TouchedOrder> touched, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, Dictionary<string, TouchedOrder> touched, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // One round trip: the guarded offset advance (which locks the partitions) and the orders not in memory.
-        var missing = batch.Events.Select(e => e.Event.OrderId).Where(id => _cache.Find(id) is null).Distinct(StringComparer.Ordinal).ToArray();
+        var missing = batch.Events.Select(e => e.Event.OrderId).Where(id => cache.Find(id) is null).Distinct(StringComparer.Ordinal).ToArray();
         var loaded = new Dictionary<string, (OrderState State, DateTimeOffset FirstSeenAt, int FlaggedCount)>(missing.Length, StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
@@ -104,7 +99,7 @@ public sealed class ProjectionWriter(
                 if (!touched.TryGetValue(e.OrderId, out var entry))
                 {
                     CachedOrder order;
-                    if (_cache.Find(e.OrderId) is { } cached)
+                    if (cache.Find(e.OrderId) is { } cached)
                     {
                         order = cached;
                         fromCache++;
