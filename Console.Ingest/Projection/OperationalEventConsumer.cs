@@ -169,8 +169,9 @@ public sealed class OperationalEventConsumer(
                 await loop.Work.Writer.WriteAsync(Resumed.Instance, cancellationToken);
             }
 
-            rebalanced.Clear();
             var first = consumer.Consume(PollInterval);
+            // A rebalance handled inside a Consume call comes before the record that call returns.
+            rebalanced.Clear();
             if (first is null || first.IsPartitionEOF)
             {
                 continue;
@@ -185,7 +186,7 @@ public sealed class OperationalEventConsumer(
                 var next = consumer.Consume(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
                 if (rebalanced.Count > 0)
                 {
-                    // Records of partitions revoked or assigned anew while the batch was collected are not ours to write.
+                    // Records collected before a partition was revoked or assigned anew are not ours to write.
                     records.RemoveAll(r => rebalanced.Contains(r.TopicPartition));
                     rebalanced.Clear();
                 }
