@@ -264,6 +264,13 @@ public sealed class OperationalEventConsumer(
                 loop.Cache.Drop(batch.Records.Select(r => r.TopicPartition).Distinct().ToList());
                 return false;
             }
+            catch (Exception ex) when (IsWriteConflict(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                // Another writer folded events of the same orders (one order on several partitions, or a rebalance in
+                // flight): written again, the batch reads those orders afresh.
+                logger.LogWarning("Orders of the batch were written by another writer ({Message}); writing the batch again", ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 * attempt * attempt)), cancellationToken);
+            }
             catch (Npgsql.NpgsqlException ex) when (ex.IsTransient && !cancellationToken.IsCancellationRequested)
             {
                 // PostgreSQL blipped: the transaction rolled back as a whole, so writing the same batch again is safe.
@@ -292,6 +299,10 @@ public sealed class OperationalEventConsumer(
     }
 
     private static int WriterOf(TopicPartition partition, int writers) => partition.Partition.Value % writers;
+
+    private static bool IsWriteConflict(Exception ex) =>
+        ex is OrderWrittenElsewhereException
+        || ex is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, TableName: "orders" or "order_steps" };
 
     /// <summary>One writer: its queue of work, the folded orders of its partitions, its own transactions.</summary>
     private sealed class WriterLoop(int number, int cachedOrders)

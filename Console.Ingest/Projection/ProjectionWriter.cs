@@ -19,6 +19,14 @@ namespace OrderFlow.Ingest.Projection;
 public sealed record BatchResult(int Events, int Orders, int Quarantined, int Flagged);
 
 /// <summary>
+/// Orders of the batch changed in PostgreSQL since this writer read or cached them: another writer folded events of the
+/// same order (its events on several partitions, or a rebalance in flight). The batch was rolled back; written again, it
+/// reads those orders afresh.
+/// </summary>
+public sealed class OrderWrittenElsewhereException(int orders)
+    : Exception($"{orders} order(s) of the batch were changed by another writer; the batch was rolled back");
+
+/// <summary>
 /// Folds a batch of operational-topic records into the read model in one PostgreSQL transaction,
 /// together with the next offset of each partition, so a restart resumes exactly after the last write.
 /// The folded orders stay in memory between batches in the caller's <see cref="OrderCache"/> (one per writer loop,
@@ -115,7 +123,7 @@ public sealed class ProjectionWriter(
                         created++;
                     }
 
-                    entry = new TouchedOrder(order, order.State.EventCount == 0 ? [] : order.State.StepTimings(workflow));
+                    entry = new TouchedOrder(order, order.State.EventCount == 0 ? [] : order.State.StepTimings(workflow), order.State.EventCount, order.FlaggedCount);
                     touched[e.OrderId] = entry;
                 }
 
@@ -193,22 +201,26 @@ public sealed class ProjectionWriter(
         metrics.Phase("steps", started);
         started = Stopwatch.GetTimestamp();
 
-        // New orders go straight into orders; known ones through a staging table and one update.
-        var inserted = touched.Values.Where(t => !t.Order.Stored).Select(t => t.Order).ToList();
-        var updated = touched.Values.Where(t => t.Order.Stored).Select(t => t.Order).ToList();
+        // New orders go straight into orders (another writer inserting one meanwhile is a unique violation); known ones
+        // through a staging table and one update that only touches rows still as this writer last saw them.
+        var inserted = touched.Values.Where(t => !t.Order.Stored).ToList();
+        var updated = touched.Values.Where(t => t.Order.Stored).ToList();
         if (inserted.Count > 0)
         {
-            await CopyOrdersAsync(connection, "orders", inserted, now, cancellationToken);
+            await CopyOrdersAsync(connection, inserted, now, staged: false, cancellationToken);
         }
 
         if (updated.Count > 0)
         {
-            await using (var stage = new NpgsqlCommand("create temp table if not exists orders_stage (like orders) on commit delete rows", connection, transaction))
+            await using (var stage = new NpgsqlCommand(
+                "create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows",
+                connection,
+                transaction))
             {
                 await stage.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await CopyOrdersAsync(connection, "orders_stage", updated, now, cancellationToken);
+            await CopyOrdersAsync(connection, updated, now, staged: true, cancellationToken);
         }
 
         metrics.Phase("orders", started);
@@ -217,17 +229,19 @@ public sealed class ProjectionWriter(
         // One round trip for the rest: the staged orders, steps whose times changed, the notification.
         await using (var last = new NpgsqlBatch(connection, transaction))
         {
+            var merge = new NpgsqlBatchCommand(
+                """
+                update orders o set
+                    status = s.status, positions = s.positions, last_step = s.last_step, last_failure = s.last_failure,
+                    placed_at = s.placed_at, last_event_at = s.last_event_at, updated_at = s.updated_at,
+                    event_count = s.event_count, flagged_count = s.flagged_count, state = s.state, sla_state = s.sla_state,
+                    sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at
+                from orders_stage s
+                where o.order_id = s.order_id and o.event_count = s.seen_event_count and o.flagged_count = s.seen_flagged_count
+                """);
             if (updated.Count > 0)
             {
-                last.BatchCommands.Add(new NpgsqlBatchCommand(
-                    """
-                    update orders o set
-                        status = s.status, positions = s.positions, last_step = s.last_step, last_failure = s.last_failure,
-                        placed_at = s.placed_at, last_event_at = s.last_event_at, updated_at = s.updated_at,
-                        event_count = s.event_count, flagged_count = s.flagged_count, state = s.state, sla_state = s.sla_state,
-                        sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at
-                    from orders_stage s where o.order_id = s.order_id
-                    """));
+                last.BatchCommands.Add(merge);
             }
 
             if (changedSteps.Count > 0)
@@ -252,6 +266,11 @@ public sealed class ProjectionWriter(
             notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = batch.Events.Count, orders = touched.Count, quarantined = batch.Quarantined.Count }));
             last.BatchCommands.Add(notify);
             await last.ExecuteNonQueryAsync(cancellationToken);
+            if (updated.Count > 0 && merge.RecordsAffected != updated.Count)
+            {
+                // Every folded event raises event_count or flagged_count: a row that moved was written by someone else.
+                throw new OrderWrittenElsewhereException(updated.Count - merge.RecordsAffected);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -283,12 +302,17 @@ public sealed class ProjectionWriter(
         return (added, changed);
     }
 
-    private async Task CopyOrdersAsync(NpgsqlConnection connection, string table, List<CachedOrder> orders, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task CopyOrdersAsync(NpgsqlConnection connection, List<TouchedOrder> orders, DateTimeOffset now, bool staged, CancellationToken cancellationToken)
     {
         var share = sla.Value.AtRiskShare;
-        await using var copy = await connection.BeginBinaryImportAsync($"copy {table} ({OrderColumns}) from stdin (format binary)", cancellationToken);
-        foreach (var order in orders)
+        await using var copy = await connection.BeginBinaryImportAsync(
+            staged
+                ? $"copy orders_stage ({OrderColumns}, seen_event_count, seen_flagged_count) from stdin (format binary)"
+                : $"copy orders ({OrderColumns}) from stdin (format binary)",
+            cancellationToken);
+        foreach (var touched in orders)
         {
+            var order = touched.Order;
             var s = order.State;
             var failure = s.OpenFailure();
             await copy.StartRowAsync(cancellationToken);
@@ -312,6 +336,11 @@ public sealed class ProjectionWriter(
             await WriteNullableAsync(copy, next?.Scope, NpgsqlDbType.Text, cancellationToken);
             await WriteNullableAsync(copy, clocks.Count == 0 ? (DateTimeOffset?)null : clocks.Min(c => c.AtRiskAt(share)), NpgsqlDbType.TimestampTz, cancellationToken);
             await WriteNullableAsync(copy, next?.DueAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            if (staged)
+            {
+                await copy.WriteAsync(touched.SeenEventCount, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(touched.SeenFlaggedCount, NpgsqlDbType.Integer, cancellationToken);
+            }
         }
 
         await copy.CompleteAsync(cancellationToken);
@@ -361,5 +390,6 @@ public sealed class ProjectionWriter(
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, type, cancellationToken);
 
-    private sealed record TouchedOrder(CachedOrder Order, IReadOnlyList<StepTiming> Before);
+    /// <summary>An order the batch folds events into, with what it was before: its step times and the counts its row must still have.</summary>
+    private sealed record TouchedOrder(CachedOrder Order, IReadOnlyList<StepTiming> Before, int SeenEventCount, int SeenFlaggedCount);
 }

@@ -22,7 +22,7 @@ using OrderFlow.Testing;
 // start to the last commit is printed too.
 var invariant = System.Globalization.CultureInfo.InvariantCulture;
 var orders = (args.Length > 0 ? int.Parse(args[0], invariant) : 200_000) / 5;
-var warmupOrders = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "100000", invariant) / 5;
+var warmupOrders = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "300000", invariant) / 5;
 var total = (warmupOrders + orders) * 5;
 var from = warmupOrders * 5;
 Console.WriteLine($"Benchmark: {total:N0} operational events ({total / 5:N0} orders x 5 steps), 6 partitions, {Environment.ProcessorCount} cores; measured over the last {total - from:N0} (after {from:N0})");

@@ -92,6 +92,35 @@ public sealed class ProjectionCacheTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task An_order_with_events_on_two_partitions_keeps_every_event_though_two_writers_held_it_in_memory()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        // Partition 0 goes to writer 0, partition 1 to writer 1: as when producers with different partitioners write one order.
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: new Dictionary<string, string?> { ["Projection:Writers"] = "2" });
+        using var producer = _kafka.CreateProducer();
+        var now = DateTimeOffset.UtcNow;
+        var placed = Events.StepAt("ORD-2P", "order-placed", now);
+        var paid = Events.StepAt("ORD-2P", "payment-authorized", now.AddSeconds(1));
+        var reserved = Events.StepAt("ORD-2P", "stock-reserved", now.AddSeconds(2));
+
+        await PublishAsync(producer, placed);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select event_count from orders where order_id = 'ORD-2P'"), n => n == 1, Timeout, "placed, by writer 0");
+        await producer.ProduceAsync(new TopicPartition(KafkaBroker.OperationalTopic, 1), Events.ToMessage(paid));
+        await Eventually.UntilAsync(() => readModel.CountAsync("select event_count from orders where order_id = 'ORD-2P'"), n => n == 2, Timeout, "paid, by writer 1");
+        // Writer 0 still holds the order as it wrote it, without the payment.
+        await PublishAsync(producer, reserved);
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from order_events where order_id = 'ORD-2P'"), n => n == 3, Timeout, "reserved, by writer 0");
+        Assert.Equal(3, await readModel.CountAsync("select event_count from orders where order_id = 'ORD-2P'"));
+        Assert.Equal(0, await readModel.CountAsync("select flagged_count from orders where order_id = 'ORD-2P'"));
+        var state = OrderStateJson.Read((string)(await readModel.RowsAsync("select state::text as state from orders where order_id = 'ORD-2P'"))[0]["state"]!);
+        Assert.Equal(new[] { placed.EventId, paid.EventId, reserved.EventId }.Order(), state.SeenEventIds.Order());
+        Assert.Equal(["shipped"], (string[])(await readModel.RowsAsync("select positions from orders where order_id = 'ORD-2P'"))[0]["positions"]!);
+        Assert.Equal(3, await readModel.CountAsync("select count(*) from order_steps where order_id = 'ORD-2P'"));
+    }
+
+    [Fact]
     public async Task Two_instances_sharing_the_partitions_through_rebalances_leave_the_fold_of_every_event()
     {
         var db = await postgres.CreateDatabaseAsync();
