@@ -217,6 +217,18 @@ public sealed class OperationalEventConsumer(
 
     private async Task WriteLoopAsync(WriterLoop loop, IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
     {
+        try
+        {
+            await WriteLoopItemsAsync(loop, consumer, cancellationToken);
+        }
+        finally
+        {
+            await loop.CloseConnectionAsync();
+        }
+    }
+
+    private async Task WriteLoopItemsAsync(WriterLoop loop, IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
+    {
         var discarding = false;
         var idle = Stopwatch.GetTimestamp();
         await foreach (var item in loop.Work.Reader.ReadAllAsync(cancellationToken))
@@ -254,9 +266,19 @@ public sealed class OperationalEventConsumer(
         {
             try
             {
-                var result = await writer.WriteAsync(batch, loop.Cache, cancellationToken);
-                logger.LogDebug("Projected {Events} events into {Orders} orders ({Quarantined} quarantined)", result.Events, result.Orders, result.Quarantined);
-                break;
+                try
+                {
+                    loop.Connection ??= await writer.OpenConnectionAsync(cancellationToken);
+                    var result = await writer.WriteAsync(batch, loop.Cache, loop.Connection, cancellationToken);
+                    logger.LogDebug("Projected {Events} events into {Orders} orders ({Quarantined} quarantined)", result.Events, result.Orders, result.Quarantined);
+                    break;
+                }
+                catch
+                {
+                    // Whatever failed, the next attempt starts on a fresh connection.
+                    await loop.CloseConnectionAsync();
+                    throw;
+                }
             }
             catch (PartitionOwnershipLostException ex)
             {
@@ -315,6 +337,18 @@ public sealed class OperationalEventConsumer(
         public OrderCache Cache { get; } = new(cachedOrders);
 
         public Task Writing { get; set; } = Task.CompletedTask;
+
+        /// <summary>Kept from batch to batch; null after a failure until the next batch opens a new one.</summary>
+        public Npgsql.NpgsqlConnection? Connection { get; set; }
+
+        public async Task CloseConnectionAsync()
+        {
+            if (Connection is { } connection)
+            {
+                Connection = null;
+                await connection.DisposeAsync();
+            }
+        }
 
         /// <summary>Set by the writer after it dropped a batch of a lost partition; the consume loop then re-seeks its partitions.</summary>
         public int ReseekRequested;

@@ -46,12 +46,34 @@ public sealed class ProjectionWriter(
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
 
-    public async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, CancellationToken cancellationToken)
+    /// <summary>
+    /// A connection a writer loop keeps from batch to batch (no pool reset per batch), with the staging table for
+    /// orders written before. Replace it after any failure.
+    /// </summary>
+    public async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var stage = new NpgsqlCommand(
+                "create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows",
+                connection);
+            await stage.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var touched = new Dictionary<string, TouchedOrder>(StringComparer.Ordinal);
         try
         {
-            var result = await WriteAsync(batch, cache, touched, clock.GetUtcNow(), cancellationToken);
+            var result = await WriteAsync(batch, cache, connection, touched, clock.GetUtcNow(), cancellationToken);
             cache.Keep(touched.Values.Select(t => t.Order));
             return result;
         }
@@ -63,10 +85,10 @@ public sealed class ProjectionWriter(
         }
     }
 
-    private async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, Dictionary<string, TouchedOrder> touched, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<BatchResult> WriteAsync(
+        ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, Dictionary<string, TouchedOrder> touched, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // One round trip: the guarded offset advance (which locks the partitions) and the orders not in memory.
@@ -212,14 +234,6 @@ public sealed class ProjectionWriter(
 
         if (updated.Count > 0)
         {
-            await using (var stage = new NpgsqlCommand(
-                "create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows",
-                connection,
-                transaction))
-            {
-                await stage.ExecuteNonQueryAsync(cancellationToken);
-            }
-
             await CopyOrdersAsync(connection, updated, now, staged: true, cancellationToken);
         }
 
