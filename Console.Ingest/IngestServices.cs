@@ -20,6 +20,7 @@ public static class IngestServices
             .Bind(builder.Configuration.GetSection(SlaOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<ProjectionMetrics>();
         builder.Services.AddSingleton<ProjectionWriter>();
         builder.Services.AddHostedService<OperationalEventConsumer>();
         builder.Services.AddSingleton<ProjectionBacklog>();

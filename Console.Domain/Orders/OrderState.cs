@@ -79,6 +79,7 @@ public sealed class OrderState
 
     public HashSet<Guid> SeenEventIds { get; init; } = [];
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsTerminal => Status != OrderStatus.InProgress;
 
     public static OrderState Fold(WorkflowDefinition workflow, IEnumerable<OperationalEvent> events)
@@ -275,6 +276,21 @@ public sealed class OrderState
         }
 
         return definition.After.All(HasSucceeded) ? definition.After.Max(d => Steps[d].SucceededAt) : null;
+    }
+
+    /// <summary>Every workflow step that has succeeded, in workflow order, with when it became ready and first succeeded.</summary>
+    public IReadOnlyList<StepTiming> StepTimings(WorkflowDefinition workflow)
+    {
+        var timings = new List<StepTiming>(Steps.Count);
+        foreach (var step in workflow.Steps)
+        {
+            if (Steps.TryGetValue(step.Name, out var progress) && progress.SucceededAt is { } succeededAt)
+            {
+                timings.Add(new StepTiming(step.Name, ReadySince(workflow, step.Name), succeededAt));
+            }
+        }
+
+        return timings;
     }
 
     private static DateTimeOffset Earliest(DateTimeOffset? current, DateTimeOffset candidate) =>

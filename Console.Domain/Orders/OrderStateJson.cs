@@ -4,7 +4,8 @@ using System.Text.Json.Serialization;
 namespace OrderFlow.Domain.Orders;
 
 /// <summary>How the folded state is stored next to the read model, so the fold resumes where it stopped.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
+// Defaults (zero counts, null times, in-progress) are left out: they read back the same, and the state is written with every order change.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(OrderState))]
 public sealed partial class OrderStateJson : JsonSerializerContext
 {

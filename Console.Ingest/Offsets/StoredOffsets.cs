@@ -50,28 +50,67 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
     /// <summary>Moves each partition of the batch past its last record, inside the caller's transaction; throws when another consumer got there first.</summary>
     public async Task AdvanceAsync(NpgsqlConnection connection, IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        foreach (var partition in batch.GroupBy(r => r.TopicPartition))
+        await using var command = new NpgsqlBatch(connection) { BatchCommands = { Advance(batch, now, out var partitions) } };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await EnsureAdvancedAsync(reader, partitions, cancellationToken);
+    }
+
+    /// <summary>
+    /// The guarded advance of every partition of the batch as one statement, to run first in the batch's transaction
+    /// (it locks the partitions' rows, so whatever the transaction reads next is what their last writer left).
+    /// A row moves only while its stored position is not past the batch's first record of that partition.
+    /// Read its result with <see cref="EnsureAdvancedAsync"/>.
+    /// </summary>
+    public NpgsqlBatchCommand Advance(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, out IReadOnlyList<TopicPartition> partitions)
+    {
+        var ranges = new Dictionary<TopicPartition, (long First, long Last)>();
+        foreach (var record in batch)
         {
-            var first = partition.Min(r => r.Offset.Value);
-            var next = partition.Max(r => r.Offset.Value) + 1;
-            await using var command = new NpgsqlCommand(
-                """
-                insert into consumer_offsets (consumer_group, topic, partition, next_offset, updated_at)
-                values (@group, @topic, @partition, @next, @now)
-                on conflict (consumer_group, topic, partition) do update
-                    set next_offset = excluded.next_offset, updated_at = excluded.updated_at
-                    where consumer_offsets.next_offset <= @first
-                """,
-                connection);
-            command.Parameters.AddWithValue("group", Group);
-            command.Parameters.AddWithValue("topic", partition.Key.Topic);
-            command.Parameters.AddWithValue("partition", partition.Key.Partition.Value);
-            command.Parameters.AddWithValue("next", next);
-            command.Parameters.AddWithValue("first", first);
-            command.Parameters.AddWithValue("now", now);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            var offset = record.Offset.Value;
+            ranges[record.TopicPartition] = ranges.TryGetValue(record.TopicPartition, out var r)
+                ? (Math.Min(r.First, offset), Math.Max(r.Last, offset))
+                : (offset, offset);
+        }
+
+        var sorted = ranges.OrderBy(r => r.Key.Topic, StringComparer.Ordinal).ThenBy(r => r.Key.Partition.Value).ToList();
+        partitions = [.. sorted.Select(r => r.Key)];
+        // Rows are locked in (topic, partition) order, so two writers never wait for each other in a cycle.
+        var command = new NpgsqlBatchCommand(
+            """
+            insert into consumer_offsets as o (consumer_group, topic, partition, next_offset, updated_at)
+            select @group, b.topic, b.partition, b.last + 1, @now
+            from unnest(@topics, @partitions, @firsts, @lasts) as b(topic, partition, first, last)
+            order by b.topic, b.partition
+            on conflict (consumer_group, topic, partition) do update
+                set next_offset = excluded.next_offset, updated_at = excluded.updated_at
+                where o.next_offset <= (
+                    select b.first from unnest(@topics, @partitions, @firsts) as b(topic, partition, first)
+                    where b.topic = excluded.topic and b.partition = excluded.partition)
+            returning o.topic, o.partition
+            """);
+        command.Parameters.AddWithValue("group", Group);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("topics", sorted.Select(r => r.Key.Topic).ToArray());
+        command.Parameters.AddWithValue("partitions", sorted.Select(r => r.Key.Partition.Value).ToArray());
+        command.Parameters.AddWithValue("firsts", sorted.Select(r => r.Value.First).ToArray());
+        command.Parameters.AddWithValue("lasts", sorted.Select(r => r.Value.Last).ToArray());
+        return command;
+    }
+
+    /// <summary>Reads the result of <see cref="Advance"/>; throws PartitionOwnershipLostException for a partition that did not move.</summary>
+    public static async Task EnsureAdvancedAsync(NpgsqlDataReader reader, IReadOnlyList<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        var moved = new HashSet<TopicPartition>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            moved.Add(new TopicPartition(reader.GetString(0), reader.GetInt32(1)));
+        }
+
+        foreach (var partition in partitions)
+        {
+            if (!moved.Contains(partition))
             {
-                throw new PartitionOwnershipLostException(partition.Key);
+                throw new PartitionOwnershipLostException(partition);
             }
         }
     }
@@ -107,10 +146,19 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
     }
 
     /// <summary>After a lost partition: every assigned partition goes back to its stored position.</summary>
-    public async Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken)
+    public Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken cancellationToken) =>
+        SeekToStoredAsync(consumer, consumer.Assignment, cancellationToken);
+
+    /// <summary>These partitions go back to their stored positions.</summary>
+    public async Task SeekToStoredAsync(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyCollection<TopicPartition> partitions, CancellationToken cancellationToken)
     {
-        var stored = await ReadAsync(consumer.Assignment, cancellationToken);
-        foreach (var tp in consumer.Assignment)
+        if (partitions.Count == 0)
+        {
+            return;
+        }
+
+        var stored = await ReadAsync(partitions, cancellationToken);
+        foreach (var tp in partitions)
         {
             consumer.Seek(new TopicPartitionOffset(tp, stored.TryGetValue(tp, out var o) ? new Offset(o) : Offset.Beginning));
         }

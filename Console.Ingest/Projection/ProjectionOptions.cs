@@ -13,4 +13,18 @@ public sealed class ProjectionOptions
     /// <summary>Longest time a partial batch waits for more records before it is written.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan MaxBatchWait { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// In-flight orders whose folded state the projection keeps in memory between batches (least recently written
+    /// go first; terminal orders are not kept). 0 reads every order a batch touches back from PostgreSQL.
+    /// </summary>
+    [Range(0, 5_000_000)]
+    public int CachedOrders { get; set; } = 100_000;
+
+    /// <summary>
+    /// Writer loops running side by side, each with its own transactions, for the partitions p with p % Writers = its number
+    /// (per-partition order is kept; CachedOrders is shared out between them).
+    /// </summary>
+    [Range(1, 16)]
+    public int Writers { get; set; } = 2;
 }

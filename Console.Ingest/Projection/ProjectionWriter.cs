@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -18,62 +19,140 @@ namespace OrderFlow.Ingest.Projection;
 public sealed record BatchResult(int Events, int Orders, int Quarantined, int Flagged);
 
 /// <summary>
+/// Orders of the batch changed in PostgreSQL since this writer read or cached them: another writer folded events of the
+/// same order (its events on several partitions, or a rebalance in flight). The batch was rolled back; written again, it
+/// reads those orders afresh.
+/// </summary>
+public sealed class OrderWrittenElsewhereException(int orders)
+    : Exception($"{orders} order(s) of the batch were changed by another writer; the batch was rolled back");
+
+/// <summary>
 /// Folds a batch of operational-topic records into the read model in one PostgreSQL transaction,
 /// together with the next offset of each partition, so a restart resumes exactly after the last write.
+/// The folded orders stay in memory between batches in the caller's <see cref="OrderCache"/> (one per writer loop,
+/// one batch at a time each; writer loops own disjoint partitions, so they never share an order).
 /// </summary>
-public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefinition workflow, IOptions<KafkaOptions> kafka, IOptions<SlaOptions> sla, TimeProvider clock)
+public sealed class ProjectionWriter(
+    NpgsqlDataSource dataSource,
+    WorkflowDefinition workflow,
+    IOptions<KafkaOptions> kafka,
+    IOptions<SlaOptions> sla,
+    ProjectionMetrics metrics,
+    TimeProvider clock)
 {
+    private const string OrderColumns =
+        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state, sla_state, sla_scope, sla_at_risk_at, sla_due_at";
+
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
 
-    public async Task<BatchResult> WriteAsync(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// A connection a writer loop keeps from batch to batch (no pool reset per batch), with the staging table for
+    /// orders written before. Replace it after any failure.
+    /// </summary>
+    public async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var parsed = new List<(ConsumeResult<byte[]?, byte[]?> Record, OperationalEvent Event)>(batch.Count);
-        var quarantined = new List<(ConsumeResult<byte[]?, byte[]?> Record, string Error)>();
-        foreach (var record in batch)
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
         {
-            if (OperationalEventCodec.TryParse(record.Message.Key, record.Message.Value, out var e, out var error))
+            await using var stage = new NpgsqlCommand(
+                "create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows",
+                connection);
+            await stage.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var touched = new Dictionary<string, TouchedOrder>(StringComparer.Ordinal);
+        try
+        {
+            var result = await WriteAsync(batch, cache, connection, touched, clock.GetUtcNow(), cancellationToken);
+            cache.Keep(touched.Values.Select(t => t.Order));
+            return result;
+        }
+        catch
+        {
+            // Rolled back (or not known to be committed): the folded states changed in memory only.
+            cache.Forget(touched.Keys);
+            throw;
+        }
+    }
+
+    private async Task<BatchResult> WriteAsync(
+        ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, Dictionary<string, TouchedOrder> touched, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // One round trip: the guarded offset advance (which locks the partitions) and the orders not in memory.
+        var missing = batch.Events.Select(e => e.Event.OrderId).Where(id => cache.Find(id) is null).Distinct(StringComparer.Ordinal).ToArray();
+        var loaded = new Dictionary<string, (OrderState State, DateTimeOffset FirstSeenAt, int FlaggedCount)>(missing.Length, StringComparer.Ordinal);
+        await using (var first = new NpgsqlBatch(connection, transaction))
+        {
+            first.BatchCommands.Add(Offsets.Advance(batch.Records, now, out var partitions));
+            if (missing.Length > 0)
             {
-                if (workflow.IsKnown(e!.Step))
-                {
-                    parsed.Add((record, e));
-                }
-                else
-                {
-                    quarantined.Add((record, $"unknown step '{e.Step}' (the workflow knows {string.Join(", ", workflow.StepNames)})"));
-                }
+                var load = new NpgsqlBatchCommand("select order_id, state, first_seen_at, flagged_count from orders where order_id = any(@ids)");
+                load.Parameters.AddWithValue("ids", missing);
+                first.BatchCommands.Add(load);
             }
-            else
+
+            await using var reader = await first.ExecuteReaderAsync(cancellationToken);
+            await StoredOffsets.EnsureAdvancedAsync(reader, partitions, cancellationToken);
+            if (missing.Length > 0 && await reader.NextResultAsync(cancellationToken))
             {
-                quarantined.Add((record, error));
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var state = OrderStateJson.Read(reader.GetString(1));
+                    loaded[state.OrderId] = (state, reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt32(3));
+                }
             }
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        await Offsets.AdvanceAsync(connection, batch, now, cancellationToken);
-        var orders = await LoadOrdersAsync(connection, parsed.Select(p => p.Event.OrderId).Distinct().ToArray(), cancellationToken);
-
+        metrics.Phase("offsets+load", started);
+        started = Stopwatch.GetTimestamp();
         var flaggedTotal = 0;
+        int fromCache = 0, fromDatabase = 0, created = 0;
         await using (var events = await connection.BeginBinaryImportAsync(
             "copy order_events (event_id, order_id, step, service, outcome, reason, occurred_at, ingested_at, topic, partition, \"offset\", flags, trace_id, attributes) from stdin (format binary)",
             cancellationToken))
         {
-            foreach (var (record, e) in parsed)
+            foreach (var (record, e) in batch.Events)
             {
-                if (!orders.TryGetValue(e.OrderId, out var order))
+                if (!touched.TryGetValue(e.OrderId, out var entry))
                 {
-                    order = new LoadedOrder(new OrderState { OrderId = e.OrderId }, now, 0);
-                    orders[e.OrderId] = order;
+                    CachedOrder order;
+                    if (cache.Find(e.OrderId) is { } cached)
+                    {
+                        order = cached;
+                        fromCache++;
+                    }
+                    else if (loaded.TryGetValue(e.OrderId, out var row))
+                    {
+                        order = new CachedOrder(row.State, record.TopicPartition, row.FirstSeenAt, row.FlaggedCount, stored: true);
+                        fromDatabase++;
+                    }
+                    else
+                    {
+                        order = new CachedOrder(new OrderState { OrderId = e.OrderId }, record.TopicPartition, now, 0, stored: false);
+                        created++;
+                    }
+
+                    entry = new TouchedOrder(order, order.State.EventCount == 0 ? [] : order.State.StepTimings(workflow), order.State.EventCount, order.FlaggedCount);
+                    touched[e.OrderId] = entry;
                 }
 
-                var flags = order.State.Apply(workflow, e);
-                order.Touched = true;
+                var flags = entry.Order.State.Apply(workflow, e);
                 if (flags != EventFlags.None)
                 {
-                    order.FlaggedCount++;
+                    entry.Order.FlaggedCount++;
                     flaggedTotal++;
                 }
 
@@ -97,12 +176,15 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
             await events.CompleteAsync(cancellationToken);
         }
 
-        if (quarantined.Count > 0)
+        metrics.Orders("cache", fromCache);
+        metrics.Orders("database", fromDatabase);
+        metrics.Orders("new", created);
+        if (batch.Quarantined.Count > 0)
         {
             await using var rows = await connection.BeginBinaryImportAsync(
                 "copy quarantined_records (topic, partition, \"offset\", key, value, headers, error, received_at) from stdin (format binary)",
                 cancellationToken);
-            foreach (var (record, error) in quarantined)
+            foreach (var (record, error) in batch.Quarantined)
             {
                 await rows.StartRowAsync(cancellationToken);
                 await rows.WriteAsync(record.Topic, NpgsqlDbType.Text, cancellationToken);
@@ -118,98 +200,164 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
             await rows.CompleteAsync(cancellationToken);
         }
 
-        var touched = orders.Values.Where(o => o.Touched).ToList();
-        await UpsertOrdersAsync(connection, touched, now, cancellationToken);
-
-        await using (var notify = new NpgsqlCommand("select pg_notify(@channel, @payload)", connection))
+        metrics.Phase("events", started);
+        started = Stopwatch.GetTimestamp();
+        var (newSteps, changedSteps) = StepChanges(touched.Values);
+        if (newSteps.Count > 0)
         {
+            await using var steps = await connection.BeginBinaryImportAsync(
+                "copy order_steps (order_id, step, ready_at, succeeded_at, duration_ms) from stdin (format binary)", cancellationToken);
+            foreach (var (orderId, timing) in newSteps)
+            {
+                await steps.StartRowAsync(cancellationToken);
+                await steps.WriteAsync(orderId, NpgsqlDbType.Text, cancellationToken);
+                await steps.WriteAsync(timing.Step, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullableAsync(steps, timing.ReadyAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                await steps.WriteAsync(timing.SucceededAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                await WriteNullableAsync(steps, timing.Duration?.TotalMilliseconds, NpgsqlDbType.Double, cancellationToken);
+            }
+
+            await steps.CompleteAsync(cancellationToken);
+        }
+
+        metrics.Phase("steps", started);
+        started = Stopwatch.GetTimestamp();
+
+        // New orders go straight into orders (another writer inserting one meanwhile is a unique violation); known ones
+        // through a staging table and one update that only touches rows still as this writer last saw them.
+        var inserted = touched.Values.Where(t => !t.Order.Stored).ToList();
+        var updated = touched.Values.Where(t => t.Order.Stored).ToList();
+        if (inserted.Count > 0)
+        {
+            await CopyOrdersAsync(connection, inserted, now, staged: false, cancellationToken);
+        }
+
+        if (updated.Count > 0)
+        {
+            await CopyOrdersAsync(connection, updated, now, staged: true, cancellationToken);
+        }
+
+        metrics.Phase("orders", started);
+        started = Stopwatch.GetTimestamp();
+
+        // One round trip for the rest: the staged orders, steps whose times changed, the notification.
+        await using (var last = new NpgsqlBatch(connection, transaction))
+        {
+            var merge = new NpgsqlBatchCommand(
+                """
+                update orders o set
+                    status = s.status, positions = s.positions, last_step = s.last_step, last_failure = s.last_failure,
+                    placed_at = s.placed_at, last_event_at = s.last_event_at, updated_at = s.updated_at,
+                    event_count = s.event_count, flagged_count = s.flagged_count, state = s.state, sla_state = s.sla_state,
+                    sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at
+                from orders_stage s
+                where o.order_id = s.order_id and o.event_count = s.seen_event_count and o.flagged_count = s.seen_flagged_count
+                """);
+            if (updated.Count > 0)
+            {
+                last.BatchCommands.Add(merge);
+            }
+
+            if (changedSteps.Count > 0)
+            {
+                var upsert = new NpgsqlBatchCommand(
+                    """
+                    insert into order_steps (order_id, step, ready_at, succeeded_at, duration_ms)
+                    select * from unnest(@orderIds, @steps, @readyAts, @succeededAts, @durations)
+                    on conflict (order_id, step) do update set
+                        ready_at = excluded.ready_at, succeeded_at = excluded.succeeded_at, duration_ms = excluded.duration_ms
+                    """);
+                upsert.Parameters.AddWithValue("orderIds", changedSteps.Select(s => s.OrderId).ToArray());
+                upsert.Parameters.AddWithValue("steps", changedSteps.Select(s => s.Timing.Step).ToArray());
+                upsert.Parameters.AddWithValue("readyAts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, changedSteps.Select(s => s.Timing.ReadyAt).ToArray());
+                upsert.Parameters.AddWithValue("succeededAts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, changedSteps.Select(s => s.Timing.SucceededAt).ToArray());
+                upsert.Parameters.AddWithValue("durations", NpgsqlDbType.Array | NpgsqlDbType.Double, changedSteps.Select(s => s.Timing.Duration?.TotalMilliseconds).ToArray());
+                last.BatchCommands.Add(upsert);
+            }
+
+            var notify = new NpgsqlBatchCommand("select pg_notify(@channel, @payload)");
             notify.Parameters.AddWithValue("channel", ReadModelDb.ChangesChannel);
-            notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = parsed.Count, orders = touched.Count, quarantined = quarantined.Count }));
-            await notify.ExecuteNonQueryAsync(cancellationToken);
+            notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = batch.Events.Count, orders = touched.Count, quarantined = batch.Quarantined.Count }));
+            last.BatchCommands.Add(notify);
+            await last.ExecuteNonQueryAsync(cancellationToken);
+            if (updated.Count > 0 && merge.RecordsAffected != updated.Count)
+            {
+                // Every folded event raises event_count or flagged_count: a row that moved was written by someone else.
+                throw new OrderWrittenElsewhereException(updated.Count - merge.RecordsAffected);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return new BatchResult(parsed.Count, touched.Count, quarantined.Count, flaggedTotal);
+        metrics.Phase("commit", started);
+        return new BatchResult(batch.Events.Count, touched.Count, batch.Quarantined.Count, flaggedTotal);
     }
 
-    private static async Task<Dictionary<string, LoadedOrder>> LoadOrdersAsync(NpgsqlConnection connection, string[] orderIds, CancellationToken cancellationToken)
+    /// <summary>Steps that first succeeded in this batch (COPY) and steps whose times the batch moved (upsert).</summary>
+    private (List<(string OrderId, StepTiming Timing)> New, List<(string OrderId, StepTiming Timing)> Changed) StepChanges(IEnumerable<TouchedOrder> touched)
     {
-        var result = new Dictionary<string, LoadedOrder>(orderIds.Length);
-        if (orderIds.Length == 0)
+        var added = new List<(string, StepTiming)>();
+        var changed = new List<(string, StepTiming)>();
+        foreach (var order in touched)
         {
-            return result;
-        }
-
-        await using var command = new NpgsqlCommand("select order_id, state, first_seen_at, flagged_count from orders where order_id = any(@ids)", connection);
-        command.Parameters.AddWithValue("ids", orderIds);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            result[reader.GetString(0)] = new LoadedOrder(OrderStateJson.Read(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt32(3));
-        }
-
-        return result;
-    }
-
-    private async Task UpsertOrdersAsync(NpgsqlConnection connection, List<LoadedOrder> orders, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        if (orders.Count == 0)
-        {
-            return;
-        }
-
-        await using (var stage = new NpgsqlCommand("create temp table if not exists orders_stage (like orders) on commit delete rows", connection))
-        {
-            await stage.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy orders_stage (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state, sla_state, sla_scope, sla_at_risk_at, sla_due_at) from stdin (format binary)",
-            cancellationToken))
-        {
-            foreach (var order in orders)
+            foreach (var timing in order.Order.State.StepTimings(workflow))
             {
-                var s = order.State;
-                var failure = s.OpenFailure();
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(s.OrderId, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(StatusName(s.Status), NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(s.Positions(workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, s.LastStep, NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, failure is { } f ? $"{f.Step}: {f.Reason ?? "failed"}" : null, NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, s.PlacedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(s.LastEventAt, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(order.FirstSeenAt, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(s.EventCount, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(order.FlaggedCount, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Jsonb, cancellationToken);
-                var clocks = SlaEvaluation.Clocks(s, workflow);
-                var share = sla.Value.AtRiskShare;
-                // Never "breached" here: the SLA watcher declares breaches, so each one is recorded (and expired) exactly once.
-                var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max() >= SlaState.AtRisk ? SlaState.AtRisk : SlaState.OnTrack;
-                var next = clocks.MinBy(c => c.DueAt);
-                await copy.WriteAsync(SlaStateName(worst), NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, next?.Scope, NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, clocks.Count == 0 ? (DateTimeOffset?)null : clocks.Min(c => c.AtRiskAt(share)), NpgsqlDbType.TimestampTz, cancellationToken);
-                await WriteNullableAsync(copy, next?.DueAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                var before = order.Before.FirstOrDefault(b => b.Step == timing.Step);
+                if (before is null)
+                {
+                    added.Add((order.Order.State.OrderId, timing));
+                }
+                else if (before != timing)
+                {
+                    changed.Add((order.Order.State.OrderId, timing));
+                }
             }
-
-            await copy.CompleteAsync(cancellationToken);
         }
 
-        await using var merge = new NpgsqlCommand(
-            """
-            insert into orders select * from orders_stage
-            on conflict (order_id) do update set
-                status = excluded.status, positions = excluded.positions, last_step = excluded.last_step,
-                last_failure = excluded.last_failure, placed_at = excluded.placed_at, last_event_at = excluded.last_event_at,
-                updated_at = excluded.updated_at, event_count = excluded.event_count, flagged_count = excluded.flagged_count,
-                state = excluded.state, sla_state = excluded.sla_state, sla_scope = excluded.sla_scope,
-                sla_at_risk_at = excluded.sla_at_risk_at, sla_due_at = excluded.sla_due_at
-            """,
-            connection);
-        await merge.ExecuteNonQueryAsync(cancellationToken);
+        return (added, changed);
+    }
+
+    private async Task CopyOrdersAsync(NpgsqlConnection connection, List<TouchedOrder> orders, DateTimeOffset now, bool staged, CancellationToken cancellationToken)
+    {
+        var share = sla.Value.AtRiskShare;
+        await using var copy = await connection.BeginBinaryImportAsync(
+            staged
+                ? $"copy orders_stage ({OrderColumns}, seen_event_count, seen_flagged_count) from stdin (format binary)"
+                : $"copy orders ({OrderColumns}) from stdin (format binary)",
+            cancellationToken);
+        foreach (var touched in orders)
+        {
+            var order = touched.Order;
+            var s = order.State;
+            var failure = s.OpenFailure();
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(s.OrderId, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(StatusName(s.Status), NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(s.Positions(workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, s.LastStep, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, failure is { } f ? $"{f.Step}: {f.Reason ?? "failed"}" : null, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, s.PlacedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(s.LastEventAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(order.FirstSeenAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(s.EventCount, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(order.FlaggedCount, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Json, cancellationToken);
+            var clocks = SlaEvaluation.Clocks(s, workflow);
+            // Never "breached" here: the SLA watcher declares breaches, so each one is recorded (and expired) exactly once.
+            var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max() >= SlaState.AtRisk ? SlaState.AtRisk : SlaState.OnTrack;
+            var next = clocks.MinBy(c => c.DueAt);
+            await copy.WriteAsync(SlaStateName(worst), NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, next?.Scope, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, clocks.Count == 0 ? (DateTimeOffset?)null : clocks.Min(c => c.AtRiskAt(share)), NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteNullableAsync(copy, next?.DueAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            if (staged)
+            {
+                await copy.WriteAsync(touched.SeenEventCount, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(touched.SeenFlaggedCount, NpgsqlDbType.Integer, cancellationToken);
+            }
+        }
+
+        await copy.CompleteAsync(cancellationToken);
     }
 
     public static string StatusName(OrderStatus status) => status switch
@@ -229,14 +377,16 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "unknown SLA state"),
     };
 
+    private static readonly string[] TraceHeaders = ["traceparent", "correlation-id", "x-correlation-id"];
+
     private static string? TraceId(Headers? headers)
     {
-        if (headers is null)
+        if (headers is null || headers.Count == 0)
         {
             return null;
         }
 
-        foreach (var name in new[] { "traceparent", "correlation-id", "x-correlation-id" })
+        foreach (var name in TraceHeaders)
         {
             if (headers.TryGetLastBytes(name, out var bytes))
             {
@@ -254,14 +404,6 @@ public sealed class ProjectionWriter(NpgsqlDataSource dataSource, WorkflowDefini
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, type, cancellationToken);
 
-    private sealed class LoadedOrder(OrderState state, DateTimeOffset firstSeenAt, int flaggedCount)
-    {
-        public OrderState State { get; } = state;
-
-        public DateTimeOffset FirstSeenAt { get; } = firstSeenAt;
-
-        public int FlaggedCount { get; set; } = flaggedCount;
-
-        public bool Touched { get; set; }
-    }
+    /// <summary>An order the batch folds events into, with what it was before: its step times and the counts its row must still have.</summary>
+    private sealed record TouchedOrder(CachedOrder Order, IReadOnlyList<StepTiming> Before, int SeenEventCount, int SeenFlaggedCount);
 }

@@ -12,6 +12,8 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
 
     public DbSet<OrderEventRow> OrderEvents => Set<OrderEventRow>();
 
+    public DbSet<OrderStepRow> OrderSteps => Set<OrderStepRow>();
+
     public DbSet<ConsumerOffsetRow> ConsumerOffsets => Set<ConsumerOffsetRow>();
 
     public DbSet<QuarantinedRecordRow> QuarantinedRecords => Set<QuarantinedRecordRow>();
@@ -37,7 +39,7 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(o => o.UpdatedAt).HasColumnName("updated_at");
             e.Property(o => o.EventCount).HasColumnName("event_count");
             e.Property(o => o.FlaggedCount).HasColumnName("flagged_count");
-            e.Property(o => o.State).HasColumnName("state").HasColumnType("jsonb");
+            e.Property(o => o.State).HasColumnName("state").HasColumnType("json");
             e.Property(o => o.SlaState).HasColumnName("sla_state");
             e.Property(o => o.SlaScope).HasColumnName("sla_scope");
             e.Property(o => o.SlaAtRiskAt).HasColumnName("sla_at_risk_at");
@@ -67,6 +69,17 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(x => x.Attributes).HasColumnName("attributes").HasColumnType("jsonb");
             e.HasIndex(x => new { x.Topic, x.Partition, x.Offset });
             e.HasIndex(x => new { x.OrderId, x.OccurredAt });
+        });
+
+        modelBuilder.Entity<OrderStepRow>(e =>
+        {
+            e.ToTable("order_steps");
+            e.HasKey(x => new { x.OrderId, x.Step });
+            e.Property(x => x.OrderId).HasColumnName("order_id");
+            e.Property(x => x.Step).HasColumnName("step");
+            e.Property(x => x.ReadyAt).HasColumnName("ready_at");
+            e.Property(x => x.SucceededAt).HasColumnName("succeeded_at");
+            e.Property(x => x.DurationMs).HasColumnName("duration_ms");
         });
 
         modelBuilder.Entity<ConsumerOffsetRow>(e =>
@@ -233,6 +246,20 @@ public sealed class OrderEventRow
     public string? TraceId { get; set; }
 
     public required string Attributes { get; set; }
+}
+
+/// <summary>A workflow step an order passed: from when it could start to its first success (event time).</summary>
+public sealed class OrderStepRow
+{
+    public required string OrderId { get; set; }
+
+    public required string Step { get; set; }
+
+    public DateTimeOffset? ReadyAt { get; set; }
+
+    public DateTimeOffset SucceededAt { get; set; }
+
+    public double? DurationMs { get; set; }
 }
 
 public sealed class ConsumerOffsetRow

@@ -29,36 +29,44 @@ if (args is ["catchup", .. var catchUpArgs])
 // Ingest throughput, measured side by side in one run on one machine (docs/benchmarks.md):
 //   1. bare Confluent.Kafka consume loop over the topic,
 //   2. "ideal writer": binary COPY of the same event rows into order_events,
-//   3. Console.Ingest: consume + fold + orders upsert + offsets, committed to PostgreSQL.
-var events = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
-var orders = events / 5;
-events = orders * 5;
-Console.WriteLine($"Benchmark: {events:N0} operational events ({orders:N0} orders x 5 steps), 6 partitions, {Environment.ProcessorCount} cores");
+//   3. Console.Ingest: consume + fold + orders + order_steps + offsets, committed to PostgreSQL.
+// Each reads the whole topic; throughput is measured in the steady state, over the events after the first
+// BENCH_WARMUP ones (start-up, group join and JIT compilation fall before the window). Console.Ingest's time from
+// start to the last commit is printed too.
+var invariant = System.Globalization.CultureInfo.InvariantCulture;
+var orders = (args.Length > 0 ? int.Parse(args[0], invariant) : 200_000) / 5;
+var warmupOrders = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "300000", invariant) / 5;
+var total = (warmupOrders + orders) * 5;
+var from = warmupOrders * 5;
+Console.WriteLine($"Benchmark: {total:N0} operational events ({total / 5:N0} orders x 5 steps), 6 partitions, {Environment.ProcessorCount} cores; measured over the last {total - from:N0} (after {from:N0})");
 
 var postgres = new PostgresServer();
 await postgres.InitializeAsync();
 using var kafka = new KafkaBroker();
 try
 {
-    var produced = Produce(kafka, orders);
-    Console.WriteLine($"  produce           {produced.TotalSeconds,7:F2} s  {events / produced.TotalSeconds,10:N0} events/s");
+    var produced = Produce(kafka, KafkaBroker.OperationalTopic, total / 5);
+    Console.WriteLine($"  produce           {total / produced.TotalSeconds,10:N0} events/s  ({total:N0} in {produced.TotalSeconds:F2} s)");
 
-    var consume = ConsumeBare(kafka, events);
-    Console.WriteLine($"  bare consume      {consume.TotalSeconds,7:F2} s  {events / consume.TotalSeconds,10:N0} events/s");
+    var bare = await ConsumeBareAsync(postgres, kafka, total, from);
+    Console.WriteLine($"  bare consume      {bare.Rate,10:N0} events/s  {bare.Cpu}");
 
-    var ideal = await IdealWriterAsync(postgres, kafka, events);
-    Console.WriteLine($"  ideal COPY writer {ideal.TotalSeconds,7:F2} s  {events / ideal.TotalSeconds,10:N0} events/s");
+    var ideal = await IdealWriterAsync(postgres, kafka, total, from);
+    Console.WriteLine($"  ideal COPY writer {ideal.Rate,10:N0} events/s  {ideal.Cpu}");
 
-    var ingest = await IngestAsync(postgres, kafka, events);
-    Console.WriteLine($"  Console.Ingest    {ingest.TotalSeconds,7:F2} s  {events / ingest.TotalSeconds,10:N0} events/s");
-    Console.WriteLine($"  ratio ingest / ideal writer: {ideal / ingest:F2}   ingest / bare consume: {consume / ingest:F2}");
+    using var phases = new ProjectionPhases();
+    var ingest = await IngestAsync(postgres, kafka, total, from);
+    Console.WriteLine($"  Console.Ingest    {ingest.Rate,10:N0} events/s  {ingest.Cpu}");
+    Console.WriteLine($"    from start: {total:N0} events in {ingest.FromStart.TotalSeconds:F2} s ({total / ingest.FromStart.TotalSeconds:N0} events/s), first batch committed after {ingest.FirstCommit.TotalSeconds:F2} s");
+    Console.WriteLine($"    {phases}");
+    Console.WriteLine($"  ratio ingest / ideal writer: {ingest.Rate / ideal.Rate:F2}   ingest / bare consume: {ingest.Rate / bare.Rate:F2}");
 }
 finally
 {
     await postgres.DisposeAsync();
 }
 
-static TimeSpan Produce(KafkaBroker kafka, int orders)
+static TimeSpan Produce(KafkaBroker kafka, string topic, int orders)
 {
     using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
     {
@@ -74,7 +82,7 @@ static TimeSpan Produce(KafkaBroker kafka, int orders)
     {
         foreach (var e in Events.HappyPath($"ORD-B{i:D7}"))
         {
-            producer.Produce(KafkaBroker.OperationalTopic, Events.ToMessage(e));
+            producer.Produce(topic, Events.ToMessage(e));
         }
     }
 
@@ -82,7 +90,7 @@ static TimeSpan Produce(KafkaBroker kafka, int orders)
     return sw.Elapsed;
 }
 
-static TimeSpan ConsumeBare(KafkaBroker kafka, int events)
+static async Task<Measured> ConsumeBareAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
     using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
     {
@@ -92,19 +100,19 @@ static TimeSpan ConsumeBare(KafkaBroker kafka, int events)
         EnableAutoCommit = false,
     }).Build();
     consumer.Subscribe(KafkaBroker.OperationalTopic);
-    var sw = Stopwatch.StartNew();
-    var seen = 0;
-    while (seen < events)
+    await Jit.QuietAsync();
+    var window = new Window(postgres);
+    for (var seen = 0; seen < total;)
     {
-        if (consumer.Consume(TimeSpan.FromSeconds(10)) is not null)
+        if (consumer.Consume(TimeSpan.FromSeconds(10)) is not null && ++seen == from)
         {
-            seen++;
+            window.Open(from);
         }
     }
 
-    var elapsed = sw.Elapsed;
+    var measured = window.Close(total);
     consumer.Close();
-    return elapsed;
+    return measured;
 }
 
 static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
@@ -116,8 +124,17 @@ static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
     return db;
 }
 
+// Autovacuum would otherwise process a run's tables during the next measured run.
+static async Task SettleAsync(string db)
+{
+    await using var connection = new NpgsqlConnection(db);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand("vacuum analyze", connection) { CommandTimeout = 600 };
+    await command.ExecuteNonQueryAsync();
+}
+
 // The floor for any writer of these rows: read the records, parse them, COPY them, nothing else.
-static async Task<TimeSpan> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, int events)
+static async Task<Measured> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
     var db = await MigratedDatabaseAsync(postgres);
     using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
@@ -130,12 +147,13 @@ static async Task<TimeSpan> IdealWriterAsync(PostgresServer postgres, KafkaBroke
     consumer.Subscribe(KafkaBroker.OperationalTopic);
     await using var connection = new NpgsqlConnection(db);
     await connection.OpenAsync();
-    var sw = Stopwatch.StartNew();
+    await Jit.QuietAsync();
+    var window = new Window(postgres);
     var now = DateTimeOffset.UtcNow;
     await using (var copy = await connection.BeginBinaryImportAsync(
         "copy order_events (event_id, order_id, step, service, outcome, reason, occurred_at, ingested_at, topic, partition, \"offset\", flags, trace_id, attributes) from stdin (format binary)"))
     {
-        for (var seen = 0; seen < events;)
+        for (var seen = 0; seen < total;)
         {
             var record = consumer.Consume(TimeSpan.FromSeconds(10));
             if (record is null)
@@ -143,7 +161,11 @@ static async Task<TimeSpan> IdealWriterAsync(PostgresServer postgres, KafkaBroke
                 continue;
             }
 
-            seen++;
+            if (++seen == from)
+            {
+                window.Open(from);
+            }
+
             OperationalEventCodec.TryParse(record.Message.Key, record.Message.Value, out var e, out _);
             await copy.StartRowAsync();
             await copy.WriteAsync(e!.EventId, NpgsqlDbType.Uuid);
@@ -165,16 +187,18 @@ static async Task<TimeSpan> IdealWriterAsync(PostgresServer postgres, KafkaBroke
         await copy.CompleteAsync();
     }
 
-    var elapsed = sw.Elapsed;
+    var measured = window.Close(total);
     consumer.Close();
-    return elapsed;
+    await SettleAsync(db);
+    return measured;
 }
 
-static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kafka, int events)
+// Committed = covered by the offsets stored in PostgreSQL with the projection.
+static async Task<(double Rate, string Cpu, TimeSpan FromStart, TimeSpan FirstCommit)> IngestAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
     var db = await MigratedDatabaseAsync(postgres);
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    var settings = new Dictionary<string, string?>
     {
         ["ConnectionStrings:ReadModel"] = db,
         ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
@@ -182,34 +206,199 @@ static async Task<TimeSpan> IngestAsync(PostgresServer postgres, KafkaBroker kaf
         ["Serilog:MinimumLevel:Default"] = "Warning",
         ["Lag:Groups"] = "order-flow-console",
         ["Projection:MaxBatchSize"] = Environment.GetEnvironmentVariable("BENCH_BATCH") ?? "2000",
-    });
+    };
+    foreach (var (variable, key) in new[] { ("BENCH_CACHED_ORDERS", "Projection:CachedOrders"), ("BENCH_WRITERS", "Projection:Writers") })
+    {
+        if (Environment.GetEnvironmentVariable(variable) is { } value)
+        {
+            settings[key] = value;
+        }
+    }
+
+    builder.Configuration.AddInMemoryCollection(settings);
     builder.AddIngestServices();
     await using var app = builder.Build();
     await StartupGuard.EnsureDependenciesAsync(app.Services);
+    await Jit.QuietAsync();
     var sw = Stopwatch.StartNew();
     await app.StartAsync();
     await using var connection = new NpgsqlConnection(db);
     await connection.OpenAsync();
     var firstCommit = TimeSpan.Zero;
-    while (true)
+    Window? window = null;
+    long done;
+    do
     {
+        await Task.Delay(20);
         await using var command = new NpgsqlCommand("select coalesce(sum(next_offset), 0)::bigint from consumer_offsets where topic = 'order-ops'", connection);
-        var done = (long)(await command.ExecuteScalarAsync())!;
+        done = (long)(await command.ExecuteScalarAsync())!;
         if (done > 0 && firstCommit == TimeSpan.Zero)
         {
             firstCommit = sw.Elapsed;
         }
 
-        if (done >= events)
+        if (done >= from && window is null)
         {
-            break;
+            window = new Window(postgres);
+            window.Open(done);
         }
+    }
+    while (done < total);
 
-        await Task.Delay(20);
+    var measured = window!.Close(done);
+    var fromStart = sw.Elapsed;
+    await app.StopAsync();
+    await SettleAsync(db);
+    return (measured.Rate, measured.Cpu, fromStart, firstCommit);
+}
+
+/// <summary>A measured stretch of a run: events per second and CPU used between Open and Close.</summary>
+internal sealed class Window(PostgresServer postgres)
+{
+    private readonly Stopwatch _clock = new();
+    private (double Client, double Postgres, double Jit) _cpu;
+    private long _events;
+
+    public void Open(long eventsSoFar)
+    {
+        _events = eventsSoFar;
+        _cpu = Cpu.Now(postgres);
+        _clock.Start();
     }
 
-    var elapsed = sw.Elapsed;
-    Console.WriteLine($"  (Console.Ingest first batch committed after {firstCommit.TotalSeconds:F2} s: group join and assignment)");
-    await app.StopAsync();
-    return elapsed;
+    public Measured Close(long eventsSoFar) =>
+        new((eventsSoFar - _events) / _clock.Elapsed.TotalSeconds, Cpu.Since(_cpu, postgres, eventsSoFar - _events));
+}
+
+internal sealed record Measured(double Rate, string Cpu);
+
+/// <summary>Sums Console.Ingest's projection metrics (ProjectionMetrics) while it is alive: the per-batch breakdown.</summary>
+internal sealed class ProjectionPhases : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+    private readonly Dictionary<string, (double Total, int Count)> _phases = [];
+    private readonly Dictionary<string, long> _orders = [];
+
+    public ProjectionPhases()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == OrderFlow.Ingest.Projection.ProjectionMetrics.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            lock (_phases)
+            {
+                var phase = (string)tags[0].Value!;
+                var (total, count) = _phases.GetValueOrDefault(phase);
+                _phases[phase] = (total + value, count + 1);
+            }
+        });
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            lock (_phases)
+            {
+                var source = (string)tags[0].Value!;
+                _orders[source] = _orders.GetValueOrDefault(source) + value;
+            }
+        });
+        _listener.Start();
+    }
+
+    public override string ToString()
+    {
+        lock (_phases)
+        {
+            var batches = _phases.TryGetValue("events", out var e) ? e.Count : 0;
+            var parts = _phases.Select(p => $"{p.Key} {p.Value.Total / Math.Max(1, p.Value.Count):F1}");
+            return $"ms per batch ({batches} written): {string.Join(", ", parts)}\n    orders folded from: {string.Join(", ", _orders.Select(o => $"{o.Key} {o.Value:N0}"))}";
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
+
+/// <summary>CPU seconds used by this process (and by its JIT) and by the PostgreSQL server (postmaster, its live and reaped children).</summary>
+internal static class Cpu
+{
+    public static (double Client, double Postgres, double Jit) Now(PostgresServer postgres)
+    {
+        var client = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var jit = System.Runtime.JitInfo.GetCompilationTime().TotalSeconds;
+        var postmaster = Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(d => d!.All(char.IsDigit))
+            .FirstOrDefault(pid => ReadOrEmpty($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains($"-p {postgres.Port} ", StringComparison.Ordinal));
+        if (postmaster is null)
+        {
+            return (client, double.NaN, jit);
+        }
+
+        double ticks = 0;
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            var stat = ReadOrEmpty(Path.Combine(dir, "stat"));
+            var fields = stat.Length == 0 ? [] : stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields.Length < 15)
+            {
+                continue;
+            }
+
+            var self = Path.GetFileName(dir) == postmaster;
+            if (self || fields[1] == postmaster)
+            {
+                // fields[11..14]: utime, stime, cutime, cstime in clock ticks; exited backends count in the postmaster's c*time.
+                ticks += Field(11) + Field(12) + (self ? Field(13) + Field(14) : 0);
+            }
+
+            double Field(int i) => double.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return (client, ticks / 100.0, jit);
+    }
+
+    public static string Since((double Client, double Postgres, double Jit) start, PostgresServer postgres, long events)
+    {
+        var now = Now(postgres);
+        double PerEvent(double seconds) => seconds * 1e6 / events;
+        return $"CPU per event: benchmark process {PerEvent(now.Client - start.Client),5:F1} us (JIT {PerEvent(now.Jit - start.Jit):F1}), PostgreSQL {PerEvent(now.Postgres - start.Postgres),5:F1} us";
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
+
+/// <summary>Start-up code is re-compiled by the tiered JIT in the background for a while; a measured run waits until it has gone quiet.</summary>
+internal static class Jit
+{
+    public static async Task QuietAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var count = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline && DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(1))
+        {
+            await Task.Delay(100);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != count)
+            {
+                count = now;
+                quietSince = DateTime.UtcNow;
+            }
+        }
+    }
 }

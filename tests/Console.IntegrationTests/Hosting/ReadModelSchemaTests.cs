@@ -18,6 +18,7 @@ public sealed class ReadModelSchemaTests(PostgresServer postgres)
 
         Assert.Empty(await context.Orders.ToListAsync());
         Assert.Empty(await context.OrderEvents.ToListAsync());
+        Assert.Empty(await context.OrderSteps.ToListAsync());
         Assert.Empty(await context.ConsumerOffsets.ToListAsync());
         Assert.Empty(await context.QuarantinedRecords.ToListAsync());
         Assert.Empty(await context.SlaBreaches.ToListAsync());

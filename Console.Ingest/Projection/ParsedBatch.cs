@@ -1,0 +1,44 @@
+using Confluent.Kafka;
+using OrderFlow.Domain.Events;
+using OrderFlow.Domain.Workflow;
+
+namespace OrderFlow.Ingest.Projection;
+
+public readonly record struct ParsedEvent(ConsumeResult<byte[]?, byte[]?> Record, OperationalEvent Event);
+
+public readonly record struct QuarantinedRecord(ConsumeResult<byte[]?, byte[]?> Record, string Error);
+
+/// <summary>The records of one batch, read as events or poison; parsed on the consume thread so the writer only folds and writes.</summary>
+public sealed class ParsedBatch
+{
+    private ParsedBatch(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> records) => Records = records;
+
+    /// <summary>Every record, in consume order: their partitions' offsets advance with the batch.</summary>
+    public IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> Records { get; }
+
+    public List<ParsedEvent> Events { get; } = [];
+
+    public List<QuarantinedRecord> Quarantined { get; } = [];
+
+    public static ParsedBatch Parse(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> records, WorkflowDefinition workflow)
+    {
+        var batch = new ParsedBatch(records);
+        foreach (var record in records)
+        {
+            if (!OperationalEventCodec.TryParse(record.Message.Key, record.Message.Value, out var e, out var error))
+            {
+                batch.Quarantined.Add(new QuarantinedRecord(record, error));
+            }
+            else if (!workflow.IsKnown(e!.Step))
+            {
+                batch.Quarantined.Add(new QuarantinedRecord(record, $"unknown step '{e.Step}' (the workflow knows {string.Join(", ", workflow.StepNames)})"));
+            }
+            else
+            {
+                batch.Events.Add(new ParsedEvent(record, e));
+            }
+        }
+
+        return batch;
+    }
+}
