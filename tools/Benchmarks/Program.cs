@@ -32,20 +32,22 @@ if (args is ["catchup", .. var catchUpArgs])
 //   3. Console.Ingest: consume + fold + orders + order_steps + offsets, committed to PostgreSQL.
 // Each reads the whole topic; throughput is measured in the steady state, over the events after the first
 // BENCH_WARMUP ones (start-up, group join and JIT compilation fall before the window). Console.Ingest's time from
-// start to the last commit is printed too.
+// start to the last commit is printed too. BENCH_SPREAD=1 publishes the orders' steps in waves (every order's first
+// step, then every order's second...), so each batch folds into orders already written instead of new ones.
 var invariant = System.Globalization.CultureInfo.InvariantCulture;
 var orders = (args.Length > 0 ? int.Parse(args[0], invariant) : 200_000) / 5;
 var warmupOrders = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP") ?? "300000", invariant) / 5;
 var total = (warmupOrders + orders) * 5;
 var from = warmupOrders * 5;
-Console.WriteLine($"Benchmark: {total:N0} operational events ({total / 5:N0} orders x 5 steps), 6 partitions, {Environment.ProcessorCount} cores; measured over the last {total - from:N0} (after {from:N0})");
+var spread = Environment.GetEnvironmentVariable("BENCH_SPREAD") == "1";
+Console.WriteLine($"Benchmark: {total:N0} operational events ({total / 5:N0} orders x 5 steps{(spread ? ", published step by step" : "")}), 6 partitions, {Environment.ProcessorCount} cores; measured over the last {total - from:N0} (after {from:N0})");
 
 var postgres = new PostgresServer();
 await postgres.InitializeAsync();
 using var kafka = new KafkaBroker();
 try
 {
-    var produced = Produce(kafka, KafkaBroker.OperationalTopic, total / 5);
+    var produced = Produce(kafka, KafkaBroker.OperationalTopic, total / 5, spread);
     Console.WriteLine($"  produce           {total / produced.TotalSeconds,10:N0} events/s  ({total:N0} in {produced.TotalSeconds:F2} s)");
 
     var bare = await ConsumeBareAsync(postgres, kafka, total, from);
@@ -66,7 +68,7 @@ finally
     await postgres.DisposeAsync();
 }
 
-static TimeSpan Produce(KafkaBroker kafka, string topic, int orders)
+static TimeSpan Produce(KafkaBroker kafka, string topic, int orders, bool spread)
 {
     using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
     {
@@ -78,11 +80,17 @@ static TimeSpan Produce(KafkaBroker kafka, string topic, int orders)
         QueueBufferingMaxMessages = 1_000_000,
     }).Build();
     var sw = Stopwatch.StartNew();
-    for (var i = 0; i < orders; i++)
+    // Step by step, orders stay in flight for the whole run: their events happen now, so their SLA clocks run as in a live shop.
+    var steps = Events.HappyPath("any").Select(e => (e.Step, After: e.OccurredAt - Events.T0)).ToArray();
+    var now = DateTimeOffset.UtcNow;
+    foreach (var (step, after) in spread ? steps : [default])
     {
-        foreach (var e in Events.HappyPath($"ORD-B{i:D7}"))
+        for (var i = 0; i < orders; i++)
         {
-            producer.Produce(topic, Events.ToMessage(e));
+            foreach (var e in spread ? [Events.StepAt($"ORD-B{i:D7}", step, now + after)] : Events.HappyPath($"ORD-B{i:D7}"))
+            {
+                producer.Produce(topic, Events.ToMessage(e));
+            }
         }
     }
 
