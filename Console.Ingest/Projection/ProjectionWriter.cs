@@ -48,7 +48,7 @@ public sealed class ProjectionWriter(
 
     /// <summary>
     /// A connection a writer loop keeps from batch to batch (no pool reset per batch), with the staging table for
-    /// orders written before. Replace it after any failure.
+    /// updates of orders already in the read model. Replace it after any failure.
     /// </summary>
     public async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
