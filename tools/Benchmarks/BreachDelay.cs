@@ -247,7 +247,7 @@ public static class BreachDelay
             await copy.WriteAsync(s.LastEventAt, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync(s.EventCount, NpgsqlDbType.Integer);
             await copy.WriteAsync(0, NpgsqlDbType.Integer);
-            await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Jsonb);
+            await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Json);
             await copy.WriteAsync(ProjectionWriter.SlaStateName(atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
             await copy.WriteAsync(first.Scope, NpgsqlDbType.Text);
             await copy.WriteAsync(atRisk, NpgsqlDbType.TimestampTz);
