@@ -9,7 +9,6 @@ public static class OperationalEventCodec
     public const int MaxPayloadBytes = 64 * 1024;
     public const int MaxIdLength = 128;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static byte[] Serialize(OperationalEvent e)
     {
@@ -41,37 +40,14 @@ public static class OperationalEventCodec
     public static bool TryParse(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, out OperationalEvent? parsed, out string error)
     {
         parsed = null;
-        if (value.Length == 0)
+        if (!JsonPayload.TryOpen(value, MaxPayloadBytes, out var document, out error))
         {
-            error = "empty payload";
             return false;
         }
 
-        if (value.Length > MaxPayloadBytes)
+        using (document)
         {
-            error = $"payload of {value.Length} bytes exceeds the {MaxPayloadBytes}-byte limit";
-            return false;
-        }
-
-        try
-        {
-            StrictUtf8.GetCharCount(value);
-        }
-        catch (DecoderFallbackException)
-        {
-            error = "payload is not valid UTF-8";
-            return false;
-        }
-
-        try
-        {
-            using var doc = JsonDocument.Parse(value.ToArray());
-            return TryRead(doc.RootElement, key, out parsed, out error);
-        }
-        catch (JsonException ex)
-        {
-            error = $"payload is not valid JSON: {ex.Message}";
-            return false;
+            return TryRead(document!.RootElement, key, out parsed, out error);
         }
     }
 
@@ -137,7 +113,7 @@ public static class OperationalEventCodec
                 return false;
         }
 
-        if (!TryParseTimestamp(root.GetProperty("occurredAt"), occurredText, out var occurredAt))
+        if (!JsonPayload.TryParseTimestamp(root.GetProperty("occurredAt"), occurredText, out var occurredAt))
         {
             error = "occurredAt is not an ISO-8601 timestamp with Z or an offset (for example 2026-11-21T12:00:00.000Z)";
             return false;
@@ -172,12 +148,6 @@ public static class OperationalEventCodec
         return true;
     }
 
-    private static bool TryParseTimestamp(JsonElement element, string text, out DateTimeOffset value)
-    {
-        // ISO-8601 only, and never in the console's local time zone: the offset must be explicit.
-        var hasOffset = text.EndsWith('Z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
-        return element.TryGetDateTimeOffset(out value) & hasOffset;
-    }
 
     private static bool TryGetInt(JsonElement root, string name, out int value, out string error)
     {
