@@ -12,14 +12,15 @@ using OrderFlow.Platform.ReadModel;
 namespace OrderFlow.Ingest.Sla;
 
 /// <summary>
-/// What one check did: orders turned at-risk, breaches recorded (several clocks of one order count apart), orders expired;
-/// HeldBack when nothing was judged because the projection is behind (or its backlog not measured yet).
+/// What one check did: breaches recorded (several clocks of one order count apart), orders expired; HeldBack when nothing
+/// was judged because the projection is behind (or its backlog not measured yet). At-risk is not a transition the watcher
+/// writes: readers compare sla_at_risk_at with the time they read (decision 0011).
 /// </summary>
-public sealed record SlaTick(int AtRisk, int Breached, int Expired, bool HeldBack = false);
+public sealed record SlaTick(int Breached, int Expired, bool HeldBack = false);
 
 /// <summary>
-/// Finds orders whose next deadline has come, through the partial indexes on orders (never a scan of all orders):
-/// marks them at-risk or breached, records each breached clock once, moves the order's watched deadline on to its
+/// Finds orders whose next deadline has come, through the partial index on orders (never a scan of all orders):
+/// marks them breached, records each breached clock once, moves the order's watched deadline on to its
 /// next clock still running, and under the Expire policy queues an order-expired event in the outbox.
 /// </summary>
 public sealed class SlaWatcher(
@@ -35,20 +36,6 @@ public sealed class SlaWatcher(
 
     /// <summary>Due orders handled per transaction, so a backlog of breaches (Ingest was down) never holds one huge lock.</summary>
     internal const int DueChunk = 5000;
-
-    // Rows the projection is writing right now are skipped (skip locked): it rewrites their deadlines, and the next tick sees them.
-    // Ordered and limited like the due query, so the planner walks ix_orders_sla_at_risk instead of scanning the table
-    // (measured: a sequential scan of 1,000,000 orders per tick without it); more than a chunk waits for the next tick.
-    internal const string AtRiskSql =
-        """
-        update orders set sla_state = 'at-risk'
-        where order_id = any(array(
-            select order_id from orders
-            where status = 'in-progress' and sla_state = 'on-track' and sla_at_risk_at <= @now and sla_due_at > @now
-            order by sla_at_risk_at
-            limit @limit
-            for update skip locked))
-        """;
 
     internal const string DueSql =
         """
@@ -89,7 +76,7 @@ public sealed class SlaWatcher(
                 var tick = await CheckAsync(stoppingToken);
                 if (tick.Breached > 0)
                 {
-                    logger.LogInformation("SLA: {Breached} breaches recorded, {Expired} orders expired, {AtRisk} at risk", tick.Breached, tick.Expired, tick.AtRisk);
+                    logger.LogInformation("SLA: {Breached} breaches recorded, {Expired} orders expired", tick.Breached, tick.Expired);
                 }
             }
             catch (NpgsqlException ex) when (ex.IsTransient)
@@ -106,22 +93,7 @@ public sealed class SlaWatcher(
         var now = clock.GetUtcNow();
         if (HoldBack())
         {
-            return new SlaTick(0, 0, 0, HeldBack: true);
-        }
-
-        int atRisk;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-        {
-            await using (var command = new NpgsqlCommand(AtRiskSql, connection, transaction))
-            {
-                command.Parameters.AddWithValue("now", now);
-                command.Parameters.AddWithValue("limit", DueChunk);
-                atRisk = await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await NotifyAsync(connection, transaction, atRisk, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            return new SlaTick(0, 0, HeldBack: true);
         }
 
         var breached = 0;
@@ -133,7 +105,7 @@ public sealed class SlaWatcher(
             expired += expiredNow;
             if (orders < DueChunk)
             {
-                return new SlaTick(atRisk, breached, expired);
+                return new SlaTick(breached, expired);
             }
         }
     }

@@ -45,7 +45,6 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(o => o.SlaAtRiskAt).HasColumnName("sla_at_risk_at");
             e.Property(o => o.SlaDueAt).HasColumnName("sla_due_at");
             e.HasIndex(o => o.UpdatedAt);
-            e.HasIndex(o => new { o.Status, o.UpdatedAt });
         });
 
         modelBuilder.Entity<OrderEventRow>(e =>

@@ -39,8 +39,12 @@ public sealed record OrderEventView(
 
 public sealed record OrderDetail(OrderSummary Order, IReadOnlyList<OrderEventView> Events);
 
-/// <summary>Read-only queries over the read model for the screens and the JSON API. All filters are parameterized.</summary>
-public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
+/// <summary>
+/// Read-only queries over the read model for the screens and the JSON API. All filters are parameterized.
+/// An in-flight order's SLA state is read against the clock: breached as the SLA watcher recorded it, otherwise at-risk
+/// once <c>sla_at_risk_at</c> has passed (nobody writes that transition: decision 0011).
+/// </summary>
+public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeProvider clock)
 {
     public const int MaxPageSize = 500;
 
@@ -56,9 +60,18 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
             query = query.Where(o => EF.Functions.ILike(o.OrderId, pattern, "\\"));
         }
 
-        if (SlaStates.Contains(status))
+        var now = clock.GetUtcNow();
+        if (status == "breached")
         {
-            query = query.Where(o => o.Status == "in-progress" && o.SlaState == status);
+            query = query.Where(o => o.Status == "in-progress" && o.SlaState == "breached");
+        }
+        else if (status == "at-risk")
+        {
+            query = query.Where(o => o.Status == "in-progress" && o.SlaState != "breached" && o.SlaAtRiskAt <= now);
+        }
+        else if (status == "on-track")
+        {
+            query = query.Where(o => o.Status == "in-progress" && o.SlaState != "breached" && (o.SlaAtRiskAt == null || o.SlaAtRiskAt > now));
         }
         else if (!string.IsNullOrWhiteSpace(status))
         {
@@ -70,7 +83,8 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
             .OrderByDescending(o => o.UpdatedAt).ThenBy(o => o.OrderId)
             .Skip(Math.Max(0, skip))
             .Take(Math.Clamp(take, 1, MaxPageSize))
-            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount, o.SlaState, o.SlaScope, o.SlaDueAt))
+            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
+                o.SlaState == "breached" ? "breached" : o.Status == "in-progress" && o.SlaAtRiskAt <= now ? "at-risk" : "on-track", o.SlaScope, o.SlaDueAt))
             .ToListAsync(cancellationToken);
         return new OrderPage(items, total);
     }
@@ -79,7 +93,10 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
     public async Task<IReadOnlyList<StatusCount>> CountInFlightBySlaAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var counts = await db.Orders.AsNoTracking().Where(o => o.Status == "in-progress").GroupBy(o => o.SlaState)
+        var now = clock.GetUtcNow();
+        var counts = await db.Orders.AsNoTracking().Where(o => o.Status == "in-progress")
+            .Select(o => o.SlaState == "breached" ? "breached" : o.SlaAtRiskAt <= now ? "at-risk" : "on-track")
+            .GroupBy(state => state)
             .Select(g => new StatusCount(g.Key, g.Count())).ToListAsync(cancellationToken);
         return SlaStates.Select(s => counts.FirstOrDefault(c => c.Status == s) ?? new StatusCount(s, 0)).ToList();
     }
@@ -96,9 +113,11 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory)
     public async Task<OrderDetail?> FindAsync(string orderId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var now = clock.GetUtcNow();
         var order = await db.Orders.AsNoTracking()
             .Where(o => o.OrderId == orderId)
-            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount, o.SlaState, o.SlaScope, o.SlaDueAt))
+            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
+                o.SlaState == "breached" ? "breached" : o.Status == "in-progress" && o.SlaAtRiskAt <= now ? "at-risk" : "on-track", o.SlaScope, o.SlaDueAt))
             .SingleOrDefaultAsync(cancellationToken);
         if (order is null)
         {

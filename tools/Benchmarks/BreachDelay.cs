@@ -146,14 +146,14 @@ public static class BreachDelay
         var busy = ticks.Where(t => t.Tick.Breached > 0).Select(t => t.Duration.TotalMilliseconds).Order().ToList();
         Console.WriteLine($"  SLA check per tick ({ticks.Count} ticks): p50 {Percentile(durations, 0.5):F1} ms, p99 {Percentile(durations, 0.99):F1} ms, max {durations[^1]:F1} ms; " +
             $"ticks that recorded breaches ({busy.Count}): p50 {Percentile(busy, 0.5):F1} ms, max {(busy.Count > 0 ? busy[^1] : 0):F1} ms, " +
-            $"at most {ticks.Max(t => t.Tick.Breached)} breaches and {ticks.Max(t => t.Tick.AtRisk)} at-risk marks in one tick");
+            $"at most {ticks.Max(t => t.Tick.Breached)} breaches in one tick");
     }
 
     /// <summary>The watcher's index-driven statements on the loaded table at a given moment (later = more work), rolled back.</summary>
     private static async Task ExplainAsync(NpgsqlDataSource dataSource, string when, DateTimeOffset at)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        foreach (var (name, sql) in new[] { ("at-risk", SlaWatcher.AtRiskSql), ("due", SlaWatcher.DueSql) })
+        foreach (var (name, sql) in new[] { ("due", SlaWatcher.DueSql) })
         {
             await using var transaction = await connection.BeginTransactionAsync();
             await using var command = new NpgsqlCommand("explain (analyze, costs off, timing off, summary off) " + sql, connection, transaction);
