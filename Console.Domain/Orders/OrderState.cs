@@ -71,15 +71,11 @@ public sealed class OrderState
 
     public List<string> UnexpectedSteps { get; init; } = [];
 
-    /// <summary>
-    /// Workflow steps undone by a succeeded compensation step, with the earliest compensation's event time.
-    /// States stored before compensations existed have no such property: the source-generated reader then passes null.
-    /// </summary>
-    public Dictionary<string, DateTimeOffset> Compensated { get => _compensated; init => _compensated = value ?? []; }
+    /// <summary>Workflow steps undone by a succeeded compensation step, with the earliest compensation's event time.</summary>
+    public Dictionary<string, DateTimeOffset> Compensated => _compensated;
 
     public HashSet<Guid> SeenEventIds { get; init; } = [];
 
-    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsTerminal => Status != OrderStatus.InProgress;
 
     public static OrderState Fold(WorkflowDefinition workflow, IEnumerable<OperationalEvent> events)

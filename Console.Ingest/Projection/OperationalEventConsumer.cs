@@ -324,7 +324,7 @@ public sealed class OperationalEventConsumer(
 
     private static bool IsWriteConflict(Exception ex) =>
         ex is OrderWrittenElsewhereException
-        || ex is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, TableName: "orders" or "order_steps" };
+        || ex is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, TableName: "orders" };
 
     /// <summary>One writer: its queue of work, the folded orders of its partitions, its own transactions.</summary>
     private sealed class WriterLoop(int number, int cachedOrders)

@@ -41,7 +41,7 @@ public sealed class ProjectionWriter(
     TimeProvider clock)
 {
     private const string OrderColumns =
-        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state, sla_state, sla_scope, sla_at_risk_at, sla_due_at";
+        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at";
 
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
@@ -55,14 +55,8 @@ public sealed class ProjectionWriter(
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
-            // Asynchronous commit (decision 0011): a commit lost to a PostgreSQL crash takes its stored offsets with it,
-            // so the records are read from Kafka again; nothing is lost or counted twice, the batch no longer waits for
-            // the WAL flush.
             await using var stage = new NpgsqlCommand(
-                """
-                set synchronous_commit = off;
-                create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows
-                """,
+                "create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows",
                 connection);
             await stage.ExecuteNonQueryAsync(cancellationToken);
             return connection;
@@ -99,26 +93,20 @@ public sealed class ProjectionWriter(
 
         // One round trip: the guarded offset advance (which locks the partitions) and the orders not in memory.
         var missing = batch.Events.Select(e => e.Event.OrderId).Where(id => cache.Find(id) is null).Distinct(StringComparer.Ordinal).ToArray();
-        var loaded = new Dictionary<string, (OrderState State, DateTimeOffset FirstSeenAt, int FlaggedCount)>(missing.Length, StringComparer.Ordinal);
+        var loaded = new Dictionary<string, StoredOrder>(StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
             first.BatchCommands.Add(Offsets.Advance(batch.Records, now, out var partitions));
             if (missing.Length > 0)
             {
-                var load = new NpgsqlBatchCommand("select order_id, state, first_seen_at, flagged_count from orders where order_id = any(@ids)");
-                load.Parameters.AddWithValue("ids", missing);
-                first.BatchCommands.Add(load);
+                first.BatchCommands.Add(StoredOrders.Command(missing));
             }
 
             await using var reader = await first.ExecuteReaderAsync(cancellationToken);
             await StoredOffsets.EnsureAdvancedAsync(reader, partitions, cancellationToken);
             if (missing.Length > 0 && await reader.NextResultAsync(cancellationToken))
             {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    var state = OrderStateJson.Read(reader.GetString(1));
-                    loaded[state.OrderId] = (state, reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt32(3));
-                }
+                loaded = await StoredOrders.ReadAsync(reader, workflow, cancellationToken);
             }
         }
 
@@ -151,7 +139,7 @@ public sealed class ProjectionWriter(
                         created++;
                     }
 
-                    entry = new TouchedOrder(order, order.State.EventCount == 0 ? [] : order.State.StepTimings(workflow), order.State.EventCount, order.FlaggedCount);
+                    entry = new TouchedOrder(order, order.State.EventCount, order.FlaggedCount);
                     touched[e.OrderId] = entry;
                 }
 
@@ -208,26 +196,6 @@ public sealed class ProjectionWriter(
 
         metrics.Phase("events", started);
         started = Stopwatch.GetTimestamp();
-        var (newSteps, changedSteps) = StepChanges(touched.Values);
-        if (newSteps.Count > 0)
-        {
-            await using var steps = await connection.BeginBinaryImportAsync(
-                "copy order_steps (order_id, step, ready_at, succeeded_at, duration_ms) from stdin (format binary)", cancellationToken);
-            foreach (var (orderId, timing) in newSteps)
-            {
-                steps.StartRow();
-                steps.Write(orderId, NpgsqlDbType.Text);
-                steps.Write(timing.Step, NpgsqlDbType.Text);
-                WriteNullable(steps, timing.ReadyAt, NpgsqlDbType.TimestampTz);
-                steps.Write(timing.SucceededAt, NpgsqlDbType.TimestampTz);
-                WriteNullable(steps, timing.Duration?.TotalMilliseconds, NpgsqlDbType.Double);
-            }
-
-            await steps.CompleteAsync(cancellationToken);
-        }
-
-        metrics.Phase("steps", started);
-        started = Stopwatch.GetTimestamp();
 
         // New orders go straight into orders (another writer inserting one meanwhile is a unique violation); known ones
         // through a staging table and one update that only touches rows still as this writer last saw them.
@@ -246,7 +214,7 @@ public sealed class ProjectionWriter(
         metrics.Phase("orders", started);
         started = Stopwatch.GetTimestamp();
 
-        // One round trip for the rest: the staged orders, steps whose times changed, the notification.
+        // One round trip for the rest: the staged orders and the notification.
         await using (var last = new NpgsqlBatch(connection, transaction))
         {
             var merge = new NpgsqlBatchCommand(
@@ -254,31 +222,15 @@ public sealed class ProjectionWriter(
                 update orders o set
                     status = s.status, positions = s.positions, last_step = s.last_step, last_failure = s.last_failure,
                     placed_at = s.placed_at, last_event_at = s.last_event_at, updated_at = s.updated_at,
-                    event_count = s.event_count, flagged_count = s.flagged_count, state = s.state, sla_state = s.sla_state,
-                    sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at
+                    event_count = s.event_count, flagged_count = s.flagged_count, sla_state = s.sla_state,
+                    sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at,
+                    step_names = s.step_names, step_ready_at = s.step_ready_at, step_succeeded_at = s.step_succeeded_at
                 from orders_stage s
                 where o.order_id = s.order_id and o.event_count = s.seen_event_count and o.flagged_count = s.seen_flagged_count
                 """);
             if (updated.Count > 0)
             {
                 last.BatchCommands.Add(merge);
-            }
-
-            if (changedSteps.Count > 0)
-            {
-                var upsert = new NpgsqlBatchCommand(
-                    """
-                    insert into order_steps (order_id, step, ready_at, succeeded_at, duration_ms)
-                    select * from unnest(@orderIds, @steps, @readyAts, @succeededAts, @durations)
-                    on conflict (order_id, step) do update set
-                        ready_at = excluded.ready_at, succeeded_at = excluded.succeeded_at, duration_ms = excluded.duration_ms
-                    """);
-                upsert.Parameters.AddWithValue("orderIds", changedSteps.Select(s => s.OrderId).ToArray());
-                upsert.Parameters.AddWithValue("steps", changedSteps.Select(s => s.Timing.Step).ToArray());
-                upsert.Parameters.AddWithValue("readyAts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, changedSteps.Select(s => s.Timing.ReadyAt).ToArray());
-                upsert.Parameters.AddWithValue("succeededAts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, changedSteps.Select(s => s.Timing.SucceededAt).ToArray());
-                upsert.Parameters.AddWithValue("durations", NpgsqlDbType.Array | NpgsqlDbType.Double, changedSteps.Select(s => s.Timing.Duration?.TotalMilliseconds).ToArray());
-                last.BatchCommands.Add(upsert);
             }
 
             var notify = new NpgsqlBatchCommand("select pg_notify(@channel, @payload)");
@@ -296,30 +248,6 @@ public sealed class ProjectionWriter(
         await transaction.CommitAsync(cancellationToken);
         metrics.Phase("commit", started);
         return new BatchResult(batch.Events.Count, touched.Count, batch.Quarantined.Count, flaggedTotal);
-    }
-
-    /// <summary>Steps that first succeeded in this batch (COPY) and steps whose times the batch moved (upsert).</summary>
-    private (List<(string OrderId, StepTiming Timing)> New, List<(string OrderId, StepTiming Timing)> Changed) StepChanges(IEnumerable<TouchedOrder> touched)
-    {
-        var added = new List<(string, StepTiming)>();
-        var changed = new List<(string, StepTiming)>();
-        foreach (var order in touched)
-        {
-            foreach (var timing in order.Order.State.StepTimings(workflow))
-            {
-                var before = order.Before.FirstOrDefault(b => b.Step == timing.Step);
-                if (before is null)
-                {
-                    added.Add((order.Order.State.OrderId, timing));
-                }
-                else if (before != timing)
-                {
-                    changed.Add((order.Order.State.OrderId, timing));
-                }
-            }
-        }
-
-        return (added, changed);
     }
 
     private async Task CopyOrdersAsync(NpgsqlConnection connection, List<TouchedOrder> orders, DateTimeOffset now, bool staged, CancellationToken cancellationToken)
@@ -347,7 +275,6 @@ public sealed class ProjectionWriter(
             copy.Write(now, NpgsqlDbType.TimestampTz);
             copy.Write(s.EventCount, NpgsqlDbType.Integer);
             copy.Write(order.FlaggedCount, NpgsqlDbType.Integer);
-            copy.Write(OrderStateJson.Write(s), NpgsqlDbType.Json);
             var clocks = SlaEvaluation.Clocks(s, workflow);
             // Never "breached" here: the SLA watcher declares breaches, so each one is recorded (and expired) exactly once.
             var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max() >= SlaState.AtRisk ? SlaState.AtRisk : SlaState.OnTrack;
@@ -356,6 +283,10 @@ public sealed class ProjectionWriter(
             WriteNullable(copy, next?.Scope, NpgsqlDbType.Text);
             WriteNullable(copy, clocks.Count == 0 ? (DateTimeOffset?)null : clocks.Min(c => c.AtRiskAt(share)), NpgsqlDbType.TimestampTz);
             WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
+            var steps = s.StepTimings(workflow);
+            copy.Write(steps.Select(t => t.Step).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+            copy.Write(steps.Select(t => t.ReadyAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            copy.Write(steps.Select(t => t.SucceededAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
             if (staged)
             {
                 copy.Write(touched.SeenEventCount, NpgsqlDbType.Integer);
@@ -421,6 +352,6 @@ public sealed class ProjectionWriter(
         }
     }
 
-    /// <summary>An order the batch folds events into, with what it was before: its step times and the counts its row must still have.</summary>
-    private sealed record TouchedOrder(CachedOrder Order, IReadOnlyList<StepTiming> Before, int SeenEventCount, int SeenFlaggedCount);
+    /// <summary>An order the batch folds events into, with the counts its row must still have.</summary>
+    private sealed record TouchedOrder(CachedOrder Order, int SeenEventCount, int SeenFlaggedCount);
 }

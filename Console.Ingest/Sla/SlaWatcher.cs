@@ -3,9 +3,9 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using OrderFlow.Domain.Events;
-using OrderFlow.Domain.Orders;
 using OrderFlow.Domain.Sla;
 using OrderFlow.Domain.Workflow;
+using OrderFlow.Ingest.Projection;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
 
@@ -39,7 +39,7 @@ public sealed class SlaWatcher(
 
     internal const string DueSql =
         """
-        select order_id, state::text, coalesce(sla_scope, 'end-to-end'), sla_due_at from orders
+        select order_id, coalesce(sla_scope, 'end-to-end'), sla_due_at from orders
         where status = 'in-progress' and sla_due_at <= @now
         order by sla_due_at
         limit @limit
@@ -141,8 +141,7 @@ public sealed class SlaWatcher(
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        var breaches = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
-        var next = new List<(string OrderId, string? Scope, DateTimeOffset? DueAt)>();
+        var watched = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
         await using (var command = new NpgsqlCommand(DueSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
@@ -150,23 +149,38 @@ public sealed class SlaWatcher(
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var orderId = reader.GetString(0);
-                var due = SlaEvaluation.DueBy(OrderStateJson.Read(reader.GetString(1)), workflow, now);
-                breaches.AddRange(due.Breached.Select(c => (orderId, c.Scope, c.DueAt)));
-                var watchedScope = reader.GetString(2);
-                if (!due.Breached.Any(c => c.Scope == watchedScope))
-                {
-                    // The watched deadline counts even when the clocks no longer show it (the workflow's SLAs changed since it was written).
-                    breaches.Add((orderId, watchedScope, reader.GetFieldValue<DateTimeOffset>(3)));
-                }
-
-                next.Add((orderId, due.Next?.Scope, due.Next?.DueAt));
+                watched.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
             }
         }
 
-        if (next.Count == 0)
+        if (watched.Count == 0)
         {
             return (0, 0, 0);
+        }
+
+        // Their clocks, from their events folded again (the rows are locked: the projection cannot add events meanwhile).
+        Dictionary<string, StoredOrder> stored;
+        await using (var command = new NpgsqlCommand(StoredOrders.Sql, connection, transaction))
+        {
+            command.Parameters.AddWithValue("ids", watched.Select(w => w.OrderId).ToArray());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            stored = await StoredOrders.ReadAsync(reader, workflow, cancellationToken);
+        }
+
+        var breaches = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
+        var next = new List<(string OrderId, string? Scope, DateTimeOffset? DueAt)>();
+        foreach (var (orderId, watchedScope, watchedDue) in watched)
+        {
+            // An order row without events is not something the projection writes; its watched deadline still counts.
+            var due = stored.TryGetValue(orderId, out var order) ? SlaEvaluation.DueBy(order.State, workflow, now) : new SlaDue([], null);
+            breaches.AddRange(due.Breached.Select(c => (orderId, c.Scope, c.DueAt)));
+            if (!due.Breached.Any(c => c.Scope == watchedScope))
+            {
+                // The watched deadline counts even when the clocks no longer show it (the workflow's SLAs changed since it was written).
+                breaches.Add((orderId, watchedScope, watchedDue));
+            }
+
+            next.Add((orderId, due.Next?.Scope, due.Next?.DueAt));
         }
 
         var recorded = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();

@@ -44,7 +44,7 @@ public static class StartupGuard
 
             // A background service that failed stopped the host: say so in one line and with the exit code, for supervisors to see.
             var failures = background.Where(s => s.ExecuteTask is { IsFaulted: true })
-                .Select(s => $"{s.GetType().Name}: {s.ExecuteTask!.Exception!.GetBaseException().Message}").ToList();
+                .Select(s => $"{s.GetType().Name}: {OneLine(s.ExecuteTask!.Exception!.GetBaseException())}").ToList();
             if (failures.Count == 0)
             {
                 return Environment.ExitCode;
@@ -129,4 +129,8 @@ public static class StartupGuard
         System.Console.Error.WriteLine($"{appName} cannot start: {reason}");
         return ExitCodeStartupFailed;
     }
+
+    /// <summary>PostgreSQL's own message and code, without the POSITION/DETAIL lines Npgsql appends to Message.</summary>
+    private static string OneLine(Exception ex) =>
+        ex is Npgsql.PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.Message.ReplaceLineEndings(" ");
 }

@@ -39,7 +39,6 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(o => o.UpdatedAt).HasColumnName("updated_at");
             e.Property(o => o.EventCount).HasColumnName("event_count");
             e.Property(o => o.FlaggedCount).HasColumnName("flagged_count");
-            e.Property(o => o.State).HasColumnName("state").HasColumnType("json");
             e.Property(o => o.SlaState).HasColumnName("sla_state");
             e.Property(o => o.SlaScope).HasColumnName("sla_scope");
             e.Property(o => o.SlaAtRiskAt).HasColumnName("sla_at_risk_at");
@@ -72,7 +71,7 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
 
         modelBuilder.Entity<OrderStepRow>(e =>
         {
-            e.ToTable("order_steps");
+            e.ToView("order_steps");
             e.HasKey(x => new { x.OrderId, x.Step });
             e.Property(x => x.OrderId).HasColumnName("order_id");
             e.Property(x => x.Step).HasColumnName("step");
@@ -162,10 +161,10 @@ public sealed class OrderRow
 
     public int FlaggedCount { get; set; }
 
-    /// <summary>The folded domain state (OrderState as JSON), so the fold resumes where it stopped.</summary>
-    public required string State { get; set; }
-
-    /// <summary>on-track, at-risk or breached: the worst of the order's running SLA clocks.</summary>
+    /// <summary>
+    /// on-track or at-risk as of the order's last event, or breached (recorded by the SLA watcher). Readers also count an
+    /// in-flight order at-risk once <see cref="SlaAtRiskAt"/> has passed: nobody writes that transition (decision 0011).
+    /// </summary>
     public string SlaState { get; set; } = "on-track";
 
     /// <summary>The clock with the earliest deadline: a step name or "end-to-end".</summary>

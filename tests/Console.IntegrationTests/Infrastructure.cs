@@ -66,6 +66,25 @@ public sealed class IngestHost : IAsyncDisposable
 /// <summary>Small parameterized reads of the read model for assertions.</summary>
 public sealed class ReadModel(string connectionString)
 {
+    /// <summary>Every stored order as the projection reads it back: its stored events folded again, in the order they were written.</summary>
+    public async Task<Dictionary<string, OrderFlow.Domain.Orders.OrderState>> StoredStatesAsync(IEnumerable<string>? orderIds = null)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var ids = orderIds?.ToArray();
+        if (ids is null)
+        {
+            await using var all = new NpgsqlCommand("select array_agg(order_id) from orders", connection);
+            ids = await all.ExecuteScalarAsync() as string[] ?? [];
+        }
+
+        await using var command = new NpgsqlCommand(OrderFlow.Ingest.Projection.StoredOrders.Sql, connection);
+        command.Parameters.AddWithValue("ids", ids);
+        await using var reader = await command.ExecuteReaderAsync();
+        var stored = await OrderFlow.Ingest.Projection.StoredOrders.ReadAsync(reader, OrderFlow.Domain.Workflow.WorkflowDefinition.Default, CancellationToken.None);
+        return stored.ToDictionary(o => o.Key, o => o.Value.State);
+    }
+
     public async Task<long> CountAsync(string sql, params (string Name, object Value)[] parameters)
     {
         await using var connection = new NpgsqlConnection(connectionString);

@@ -219,42 +219,67 @@ public static class BreachDelay
             }
 
             var shift = due - (DateTimeOffset.UnixEpoch + firstDue);
-            var state = OrderState.Fold(Workflow, events.Select(e => e with { OccurredAt = (e.OccurredAt + shift).ToUniversalTime() }));
-            return new OrderRow(state, SlaEvaluation.Clocks(state, Workflow));
+            var shifted = events.Select(e => e with { OccurredAt = (e.OccurredAt + shift).ToUniversalTime() }).ToList();
+            var state = OrderState.Fold(Workflow, shifted);
+            return new OrderRow(state, SlaEvaluation.Clocks(state, Workflow), shifted);
         }
     }
 
-    /// <summary>COPY of orders rows exactly as ProjectionWriter writes them (SLA columns included).</summary>
+    /// <summary>COPY of orders rows exactly as ProjectionWriter writes them (SLA columns included), and of their events (the watcher folds them).</summary>
     private static async Task CopyOrdersAsync(NpgsqlDataSource dataSource, int count, Func<int, OrderRow> next, DateTimeOffset now)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
+        await using var eventsConnection = await dataSource.OpenConnectionAsync();
         await using var copy = await connection.BeginBinaryImportAsync(
-            "copy orders (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, state, sla_state, sla_scope, sla_at_risk_at, sla_due_at) from stdin (format binary)");
+            "copy orders (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at) from stdin (format binary)");
+        await using var events = await eventsConnection.BeginBinaryImportAsync(
+            "copy order_events (event_id, order_id, step, service, outcome, occurred_at, ingested_at, topic, partition, \"offset\", flags, attributes) from stdin (format binary)");
+        long offset = 0;
         for (var i = 0; i < count; i++)
         {
-            var (s, clocks) = next(i);
+            var (s, clocks, stored) = next(i);
             var first = clocks.MinBy(c => c.DueAt)!;
             var atRisk = clocks.Min(c => c.AtRiskAt(AtRiskShare));
-            await copy.StartRowAsync();
-            await copy.WriteAsync(s.OrderId, NpgsqlDbType.Text);
-            await copy.WriteAsync("in-progress", NpgsqlDbType.Text);
-            await copy.WriteAsync(s.Positions(Workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-            await copy.WriteAsync(s.LastStep!, NpgsqlDbType.Text);
-            await copy.WriteNullAsync();
-            await copy.WriteAsync(s.PlacedAt!.Value, NpgsqlDbType.TimestampTz);
-            await copy.WriteAsync(s.LastEventAt, NpgsqlDbType.TimestampTz);
-            await copy.WriteAsync(s.FirstEventAt, NpgsqlDbType.TimestampTz);
-            await copy.WriteAsync(s.LastEventAt, NpgsqlDbType.TimestampTz);
-            await copy.WriteAsync(s.EventCount, NpgsqlDbType.Integer);
-            await copy.WriteAsync(0, NpgsqlDbType.Integer);
-            await copy.WriteAsync(OrderStateJson.Write(s), NpgsqlDbType.Json);
-            await copy.WriteAsync(ProjectionWriter.SlaStateName(atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
-            await copy.WriteAsync(first.Scope, NpgsqlDbType.Text);
-            await copy.WriteAsync(atRisk, NpgsqlDbType.TimestampTz);
-            await copy.WriteAsync(first.DueAt, NpgsqlDbType.TimestampTz);
+            var steps = s.StepTimings(Workflow);
+            copy.StartRow();
+            copy.Write(s.OrderId, NpgsqlDbType.Text);
+            copy.Write("in-progress", NpgsqlDbType.Text);
+            copy.Write(s.Positions(Workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+            copy.Write(s.LastStep!, NpgsqlDbType.Text);
+            copy.WriteNull();
+            copy.Write(s.PlacedAt!.Value, NpgsqlDbType.TimestampTz);
+            copy.Write(s.LastEventAt, NpgsqlDbType.TimestampTz);
+            copy.Write(s.FirstEventAt, NpgsqlDbType.TimestampTz);
+            copy.Write(s.LastEventAt, NpgsqlDbType.TimestampTz);
+            copy.Write(s.EventCount, NpgsqlDbType.Integer);
+            copy.Write(0, NpgsqlDbType.Integer);
+            copy.Write(ProjectionWriter.SlaStateName(atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
+            copy.Write(first.Scope, NpgsqlDbType.Text);
+            copy.Write(atRisk, NpgsqlDbType.TimestampTz);
+            copy.Write(first.DueAt, NpgsqlDbType.TimestampTz);
+            copy.Write(steps.Select(t => t.Step).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+            copy.Write(steps.Select(t => t.ReadyAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            copy.Write(steps.Select(t => t.SucceededAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            foreach (var e in stored)
+            {
+                events.StartRow();
+                events.Write(e.EventId, NpgsqlDbType.Uuid);
+                events.Write(e.OrderId, NpgsqlDbType.Text);
+                events.Write(e.Step, NpgsqlDbType.Text);
+                events.Write(e.Service, NpgsqlDbType.Text);
+                events.Write("succeeded", NpgsqlDbType.Text);
+                events.Write(e.OccurredAt, NpgsqlDbType.TimestampTz);
+                events.Write(s.FirstEventAt, NpgsqlDbType.TimestampTz);
+                events.Write("order-ops", NpgsqlDbType.Text);
+                events.Write(0, NpgsqlDbType.Integer);
+                events.Write(offset++, NpgsqlDbType.Bigint);
+                events.Write(Array.Empty<string>(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                events.Write(e.AttributesJson, NpgsqlDbType.Jsonb);
+            }
         }
 
         await copy.CompleteAsync();
+        await events.CompleteAsync();
     }
 
     private static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
@@ -266,7 +291,7 @@ public static class BreachDelay
         return db;
     }
 
-    private sealed record OrderRow(OrderState State, IReadOnlyList<SlaClock> Clocks)
+    private sealed record OrderRow(OrderState State, IReadOnlyList<SlaClock> Clocks, IReadOnlyList<OperationalEvent> Events)
     {
         public int DueInWindow(DateTimeOffset from, DateTimeOffset to) => Clocks.Count(c => c.DueAt >= from && c.DueAt < to);
     }

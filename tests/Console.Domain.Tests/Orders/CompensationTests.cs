@@ -148,31 +148,6 @@ public class CompensationTests
         Assert.Equal(["payment-authorized", "stock-reserved"], state.Positions(Workflow));
     }
 
-    [Fact]
-    public void Compensations_survive_the_stored_state()
-    {
-        var state = Folded(Succeeded("order-placed", 0), Succeeded("payment-authorized", 1), Succeeded("order-expired", 5), Succeeded("payment-refunded", 6));
-
-        var read = OrderStateJson.Read(OrderStateJson.Write(state));
-
-        Assert.Equal(state.Compensated, read.Compensated);
-        Assert.Equal(1, read.Steps["payment-refunded"].Succeeded);
-        var again = Succeeded("payment-refunded", 7);
-        Assert.Equal(state.Apply(Workflow, again), read.Apply(Workflow, again));
-        Assert.Equal(OrderStateJson.Write(state), OrderStateJson.Write(read));
-    }
-
-    [Fact]
-    public void A_state_stored_before_compensations_existed_reads_with_none()
-    {
-        var json = OrderStateJson.Write(Folded(Succeeded("order-placed", 0))).Replace(",\"compensated\":{}", "", StringComparison.Ordinal);
-        Assert.DoesNotContain("compensated", json, StringComparison.Ordinal);
-
-        var read = OrderStateJson.Read(json);
-
-        Assert.Empty(read.Compensated);
-    }
-
     private static OrderState Folded(params OperationalEvent[] events) => OrderState.Fold(Workflow, events);
 
     private static string Summary(OrderState state) =>
