@@ -67,14 +67,16 @@ public sealed class OrderState
 
     public int EventCount { get; set; }
 
-    public Dictionary<string, StepProgress> Steps { get; init; } = [];
+    // Sized for a whole order up front: the projection keeps orders in memory for long, and growing them later costs
+    // the garbage collector more than the few bytes reserved now (docs/benchmarks.md).
+    public Dictionary<string, StepProgress> Steps { get; init; } = new(8, StringComparer.Ordinal);
 
     public List<string> UnexpectedSteps { get; init; } = [];
 
     /// <summary>Workflow steps undone by a succeeded compensation step, with the earliest compensation's event time.</summary>
     public Dictionary<string, DateTimeOffset> Compensated => _compensated;
 
-    public HashSet<Guid> SeenEventIds { get; init; } = [];
+    public HashSet<Guid> SeenEventIds { get; init; } = new(8);
 
     public bool IsTerminal => Status != OrderStatus.InProgress;
 
@@ -104,11 +106,14 @@ public sealed class OrderState
             return EventFlags.Duplicate;
         }
 
+        // The workflow's own string for a known step, so orders kept in memory do not each hold a copy from their events.
+        var step = workflow.KnownName(e.Step) ?? e.Step;
+
         if (EventCount == 0)
         {
             FirstEventAt = e.OccurredAt;
             LastEventAt = e.OccurredAt;
-            LastStep = e.Step;
+            LastStep = step;
         }
         else if (e.OccurredAt < LastEventAt)
         {
@@ -123,15 +128,15 @@ public sealed class OrderState
 
         // Judged by event time: a step that happened before the order ended still counts when it arrives late.
         // Compensation is what should follow an expired or cancelled order, so it is not after-terminal there.
-        var compensated = workflow.Compensates(e.Step);
+        var compensated = workflow.Compensates(step);
         var afterTerminal = IsTerminal && e.OccurredAt > TerminalAt
             && !(compensated is not null && Status is OrderStatus.Expired or OrderStatus.Cancelled);
-        if (!workflow.IsKnown(e.Step))
+        if (!workflow.IsKnown(step))
         {
             flags |= EventFlags.UnknownStep;
-            if (!afterTerminal && !UnexpectedSteps.Contains(e.Step))
+            if (!afterTerminal && !UnexpectedSteps.Contains(step))
             {
-                UnexpectedSteps.Add(e.Step);
+                UnexpectedSteps.Add(step);
             }
         }
 
@@ -143,7 +148,7 @@ public sealed class OrderState
         if (e.OccurredAt > LastEventAt)
         {
             LastEventAt = e.OccurredAt;
-            LastStep = e.Step;
+            LastStep = step;
         }
 
         if ((flags & EventFlags.UnknownStep) != 0)
@@ -153,13 +158,13 @@ public sealed class OrderState
 
         if (compensated is not null)
         {
-            return flags | ApplyCompensation(e, compensated);
+            return flags | ApplyCompensation(e, step, compensated);
         }
 
-        var definition = workflow.Find(e.Step);
+        var definition = workflow.Find(step);
         if (definition is not null)
         {
-            var progress = Progress(e.Step);
+            var progress = Progress(step);
             if (e.Outcome == StepOutcome.Succeeded)
             {
                 if (progress.Succeeded > 0)
@@ -167,7 +172,7 @@ public sealed class OrderState
                     flags |= EventFlags.Repeated;
                 }
 
-                if (definition.After.Any(d => !HasSucceeded(d)))
+                if (!AllSucceeded(definition.After))
                 {
                     flags |= EventFlags.SkippedDependencies;
                 }
@@ -185,20 +190,20 @@ public sealed class OrderState
             }
         }
 
-        if (!IsTerminal && e.Outcome == StepOutcome.Succeeded && workflow.TerminalSteps.TryGetValue(e.Step, out var terminal))
+        if (!IsTerminal && e.Outcome == StepOutcome.Succeeded && workflow.TerminalSteps.TryGetValue(step, out var terminal))
         {
             Status = terminal;
-            TerminalStep = e.Step;
+            TerminalStep = step;
             TerminalAt = e.OccurredAt;
         }
 
         return flags;
     }
 
-    private EventFlags ApplyCompensation(OperationalEvent e, string compensated)
+    private EventFlags ApplyCompensation(OperationalEvent e, string step, string compensated)
     {
         var flags = EventFlags.None;
-        var progress = Progress(e.Step);
+        var progress = Progress(step);
         if (e.Outcome == StepOutcome.Failed)
         {
             RecordFailure(progress, e);
@@ -235,11 +240,38 @@ public sealed class OrderState
 
     public bool HasSucceeded(string step) => Steps.TryGetValue(step, out var p) && p.Succeeded > 0;
 
+    private bool AllSucceeded(IReadOnlyList<string> steps)
+    {
+        foreach (var step in steps)
+        {
+            if (!HasSucceeded(step))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Where the order is now: the steps it waits for (several on parallel branches).</summary>
-    public IReadOnlyList<string> Positions(WorkflowDefinition workflow) =>
-        IsTerminal
-            ? []
-            : workflow.Steps.Where(s => !HasSucceeded(s.Name) && s.After.All(HasSucceeded)).Select(s => s.Name).ToList();
+    public IReadOnlyList<string> Positions(WorkflowDefinition workflow)
+    {
+        if (IsTerminal)
+        {
+            return [];
+        }
+
+        var positions = new List<string>(2);
+        foreach (var step in workflow.Steps)
+        {
+            if (!HasSucceeded(step.Name) && AllSucceeded(step.After))
+            {
+                positions.Add(step.Name);
+            }
+        }
+
+        return positions;
+    }
 
     /// <summary>Steps that should have happened before a step that did: the gaps in the actual path.</summary>
     public IReadOnlyList<string> MissingSteps(WorkflowDefinition workflow) =>
@@ -271,7 +303,18 @@ public sealed class OrderState
             return FirstEventAt;
         }
 
-        return definition.After.All(HasSucceeded) ? definition.After.Max(d => Steps[d].SucceededAt) : null;
+        if (!AllSucceeded(definition.After))
+        {
+            return null;
+        }
+
+        DateTimeOffset? latest = null;
+        foreach (var after in definition.After)
+        {
+            latest = Steps[after].SucceededAt > latest || latest is null ? Steps[after].SucceededAt : latest;
+        }
+
+        return latest;
     }
 
     /// <summary>Every workflow step that has succeeded, in workflow order, with when it became ready and first succeeded.</summary>

@@ -23,9 +23,38 @@ public sealed record WorkflowDefinition(
     /// </summary>
     public IReadOnlyDictionary<string, string> Compensations { get; init; } = new Dictionary<string, string>();
 
-    public StepDefinition? Find(string step) => Steps.FirstOrDefault(s => s.Name == step);
+    // The fold looks steps up several times per event: by name through a dictionary built once per definition.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<WorkflowDefinition, NameIndex> Indexes = [];
 
-    public bool IsKnown(string step) => Find(step) is not null || TerminalSteps.ContainsKey(step) || Compensations.ContainsKey(step);
+    public StepDefinition? Find(string step) => Index.Steps.GetValueOrDefault(step);
+
+    public bool IsKnown(string step) => Index.Known.ContainsKey(step);
+
+    /// <summary>The workflow's own instance of a known step name (so folded orders share it), or null for an unknown step.</summary>
+    public string? KnownName(string step) => Index.Known.GetValueOrDefault(step);
+
+    private NameIndex Index => Indexes.GetValue(this, static w => new NameIndex(w));
+
+    private sealed class NameIndex
+    {
+        public NameIndex(WorkflowDefinition workflow)
+        {
+            foreach (var step in workflow.Steps)
+            {
+                Steps.TryAdd(step.Name, step);
+                Known.TryAdd(step.Name, step.Name);
+            }
+
+            foreach (var name in workflow.TerminalSteps.Keys.Concat(workflow.Compensations.Keys))
+            {
+                Known.TryAdd(name, name);
+            }
+        }
+
+        public Dictionary<string, StepDefinition> Steps { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, string> Known { get; } = new(StringComparer.Ordinal);
+    }
 
     /// <summary>The workflow step a compensation step undoes, or null when the step is not a compensation.</summary>
     public string? Compensates(string step) => Compensations.TryGetValue(step, out var compensated) ? compensated : null;
