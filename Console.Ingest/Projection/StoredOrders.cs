@@ -10,7 +10,9 @@ public sealed record StoredOrder(OrderState State, DateTimeOffset FirstSeenAt, i
 
 /// <summary>
 /// The read model keeps no folded state (decision 0011): order_events holds every event of an order in the order the
-/// projection folded them (its identity column), so folding them again gives the order back. Read for orders not in
+/// projection folded them (its identity column), so folding them again gives the order back. Both sides are filtered
+/// by the ids and sorted by order first, so PostgreSQL walks the order_id indexes of both tables (ordered by id alone,
+/// it may walk all of order_events in id order instead). Read for orders not in
 /// memory (after a start, an eviction, a partition taken over) and by the SLA watcher for the orders that come due.
 /// </summary>
 public static class StoredOrders
@@ -19,8 +21,8 @@ public static class StoredOrders
         """
         select o.order_id, o.first_seen_at, o.flagged_count, e.event_id, e.step, e.service, e.outcome, e.reason, e.occurred_at
         from orders o join order_events e on e.order_id = o.order_id
-        where o.order_id = any(@ids)
-        order by e.id
+        where o.order_id = any(@ids) and e.order_id = any(@ids)
+        order by e.order_id, e.id
         """;
 
     public static NpgsqlBatchCommand Command(string[] orderIds)
