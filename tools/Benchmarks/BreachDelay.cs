@@ -72,7 +72,7 @@ public static class BreachDelay
             var now = DateTimeOffset.UtcNow;
             await CopyOrdersAsync(dataSource, orders - inWindow, i => Generate(random, $"ORD-{i:D7}", now, now.AddMinutes(15), null), now);
             Console.WriteLine($"  loaded {orders - inWindow:N0} orders due later in {sw.Elapsed.TotalSeconds:F0} s");
-            await using (var vacuum = dataSource.CreateCommand("vacuum analyze orders"))
+            await using (var vacuum = dataSource.CreateCommand("vacuum analyze orders, order_events"))
             {
                 await vacuum.ExecuteNonQueryAsync();
             }
