@@ -47,8 +47,6 @@ public sealed class StepProgress
 /// <summary>An order as the fold of its operational events. Mutated only through Apply.</summary>
 public sealed class OrderState
 {
-    private readonly Dictionary<string, DateTimeOffset> _compensated = [];
-
     public required string OrderId { get; init; }
 
     public OrderStatus Status { get; set; } = OrderStatus.InProgress;
@@ -74,7 +72,7 @@ public sealed class OrderState
     public List<string> UnexpectedSteps { get; init; } = [];
 
     /// <summary>Workflow steps undone by a succeeded compensation step, with the earliest compensation's event time.</summary>
-    public Dictionary<string, DateTimeOffset> Compensated => _compensated;
+    public Dictionary<string, DateTimeOffset> Compensated { get; } = [];
 
     public HashSet<Guid> SeenEventIds { get; init; } = new(8);
 

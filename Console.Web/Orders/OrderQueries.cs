@@ -79,12 +79,10 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
         }
 
         var total = await query.CountAsync(cancellationToken);
-        var items = await query
+        var items = await Summaries(query
             .OrderByDescending(o => o.UpdatedAt).ThenBy(o => o.OrderId)
             .Skip(Math.Max(0, skip))
-            .Take(Math.Clamp(take, 1, MaxPageSize))
-            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
-                o.SlaState == "breached" ? "breached" : o.Status == "in-progress" && o.SlaAtRiskAt <= now ? "at-risk" : "on-track", o.SlaScope, o.SlaDueAt))
+            .Take(Math.Clamp(take, 1, MaxPageSize)), now)
             .ToListAsync(cancellationToken);
         return new OrderPage(items, total);
     }
@@ -113,11 +111,7 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
     public async Task<OrderDetail?> FindAsync(string orderId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var now = clock.GetUtcNow();
-        var order = await db.Orders.AsNoTracking()
-            .Where(o => o.OrderId == orderId)
-            .Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
-                o.SlaState == "breached" ? "breached" : o.Status == "in-progress" && o.SlaAtRiskAt <= now ? "at-risk" : "on-track", o.SlaScope, o.SlaDueAt))
+        var order = await Summaries(db.Orders.AsNoTracking().Where(o => o.OrderId == orderId), clock.GetUtcNow())
             .SingleOrDefaultAsync(cancellationToken);
         if (order is null)
         {
@@ -133,6 +127,11 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
             e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.TraceId,
             System.Text.Json.JsonDocument.Parse(e.Attributes).RootElement.Clone())).ToList());
     }
+
+    /// <summary>Orders as the screens and the API show them, their SLA state as of <paramref name="now"/>.</summary>
+    private static IQueryable<OrderSummary> Summaries(IQueryable<OrderRow> orders, DateTimeOffset now) =>
+        orders.Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
+            o.SlaState == "breached" ? "breached" : o.Status == "in-progress" && o.SlaAtRiskAt <= now ? "at-risk" : "on-track", o.SlaScope, o.SlaDueAt));
 
     private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 }
