@@ -76,6 +76,8 @@ public sealed class OrderState
 
     public HashSet<Guid> SeenEventIds { get; init; } = new(8);
 
+    private int _failures;
+
     public bool IsTerminal => Status != OrderStatus.InProgress;
 
     public static OrderState Fold(WorkflowDefinition workflow, IEnumerable<OperationalEvent> events)
@@ -226,8 +228,9 @@ public sealed class OrderState
 
     private StepProgress Progress(string step) => Steps.TryGetValue(step, out var p) ? p : Steps[step] = new StepProgress();
 
-    private static void RecordFailure(StepProgress progress, OperationalEvent e)
+    private void RecordFailure(StepProgress progress, OperationalEvent e)
     {
+        _failures++;
         progress.Failed++;
         if (progress.LastFailedAt is null || e.OccurredAt >= progress.LastFailedAt)
         {
@@ -281,11 +284,27 @@ public sealed class OrderState
     public IReadOnlyList<string> RepeatedSteps() => Steps.Where(kv => kv.Value.Succeeded > 1).Select(kv => kv.Key).ToList();
 
     /// <summary>The most recent failure that has not been followed by a success of the same step.</summary>
-    public (string Step, string? Reason)? OpenFailure() =>
-        Steps.Where(kv => kv.Value.Failed > 0 && kv.Value.Succeeded == 0)
-            .OrderByDescending(kv => kv.Value.LastFailedAt)
-            .Select(kv => ((string Step, string? Reason)?)(kv.Key, kv.Value.LastFailureReason))
-            .FirstOrDefault();
+    public (string Step, string? Reason)? OpenFailure()
+    {
+        // A loop, not a query: the projection asks this of every order it writes, most of which never failed.
+        if (_failures == 0)
+        {
+            return null;
+        }
+
+        (string Step, string? Reason)? open = null;
+        DateTimeOffset? latest = null;
+        foreach (var (step, progress) in Steps)
+        {
+            if (progress.Failed > 0 && progress.Succeeded == 0 && (open is null || progress.LastFailedAt > latest))
+            {
+                open = (step, progress.LastFailureReason);
+                latest = progress.LastFailedAt;
+            }
+        }
+
+        return open;
+    }
 
     /// <summary>When each current position became possible (the latest success among its dependencies).</summary>
     public DateTimeOffset? ReadySince(WorkflowDefinition workflow, string step)

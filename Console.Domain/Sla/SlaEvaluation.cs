@@ -27,15 +27,19 @@ public sealed record SlaClock(string Scope, DateTimeOffset StartedAt, DateTimeOf
 /// <summary>Per-step and end-to-end SLA clocks of an order, from its folded state and the workflow.</summary>
 public static class SlaEvaluation
 {
-    public static IReadOnlyList<SlaClock> Clocks(OrderState order, WorkflowDefinition workflow)
+    public static IReadOnlyList<SlaClock> Clocks(OrderState order, WorkflowDefinition workflow) =>
+        Clocks(order, workflow, order.Positions(workflow));
+
+    /// <summary>The clocks for positions the caller already has (<see cref="OrderState.Positions"/> of the same state).</summary>
+    public static IReadOnlyList<SlaClock> Clocks(OrderState order, WorkflowDefinition workflow, IReadOnlyList<string> positions)
     {
         if (order.IsTerminal)
         {
             return [];
         }
 
-        var clocks = new List<SlaClock>();
-        foreach (var step in order.Positions(workflow))
+        var clocks = new List<SlaClock>(positions.Count + 1);
+        foreach (var step in positions)
         {
             if (order.ReadySince(workflow, step) is { } since)
             {

@@ -63,17 +63,19 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
     /// </summary>
     public NpgsqlBatchCommand Advance(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, out IReadOnlyList<TopicPartition> partitions)
     {
-        var ranges = new Dictionary<TopicPartition, (long First, long Last)>();
+        // Keyed by value: a record's TopicPartition property is a new object on every read.
+        var ranges = new Dictionary<(string Topic, int Partition), (long First, long Last)>();
         foreach (var record in batch)
         {
             var offset = record.Offset.Value;
-            ranges[record.TopicPartition] = ranges.TryGetValue(record.TopicPartition, out var r)
+            var key = (record.Topic, record.Partition.Value);
+            ranges[key] = ranges.TryGetValue(key, out var r)
                 ? (Math.Min(r.First, offset), Math.Max(r.Last, offset))
                 : (offset, offset);
         }
 
-        var sorted = ranges.OrderBy(r => r.Key.Topic, StringComparer.Ordinal).ThenBy(r => r.Key.Partition.Value).ToList();
-        partitions = [.. sorted.Select(r => r.Key)];
+        var sorted = ranges.OrderBy(r => r.Key.Topic, StringComparer.Ordinal).ThenBy(r => r.Key.Partition).ToList();
+        partitions = [.. sorted.Select(r => new TopicPartition(r.Key.Topic, r.Key.Partition))];
         // Rows are locked in (topic, partition) order, so two writers never wait for each other in a cycle.
         var command = new NpgsqlBatchCommand(
             """
@@ -91,7 +93,7 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
         command.Parameters.AddWithValue("group", Group);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("topics", sorted.Select(r => r.Key.Topic).ToArray());
-        command.Parameters.AddWithValue("partitions", sorted.Select(r => r.Key.Partition.Value).ToArray());
+        command.Parameters.AddWithValue("partitions", sorted.Select(r => r.Key.Partition).ToArray());
         command.Parameters.AddWithValue("firsts", sorted.Select(r => r.Value.First).ToArray());
         command.Parameters.AddWithValue("lasts", sorted.Select(r => r.Value.Last).ToArray());
         return command;

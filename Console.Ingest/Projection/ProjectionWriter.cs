@@ -43,6 +43,14 @@ public sealed class ProjectionWriter(
     private const string OrderColumns =
         "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at";
 
+    /// <summary>
+    /// For the batch's transaction: every statement reaches orders and order_events by key (a few thousand rows of
+    /// tables of millions). The planner, not knowing the size of the staging table or of the key arrays until it runs,
+    /// now and then hashed them and read all of orders instead: a walk of every order for each batch (seen with perf).
+    /// </summary>
+    private const string KeyLookupsOnly =
+        "select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
+
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
 
@@ -70,7 +78,7 @@ public sealed class ProjectionWriter(
 
     public async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        var touched = new Dictionary<string, TouchedOrder>(StringComparer.Ordinal);
+        var touched = new Dictionary<string, TouchedOrder>(batch.Events.Count, StringComparer.Ordinal);
         try
         {
             var result = await WriteAsync(batch, cache, connection, touched, clock.GetUtcNow(), cancellationToken);
@@ -96,6 +104,7 @@ public sealed class ProjectionWriter(
         var loaded = new Dictionary<string, StoredOrder>(StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
+            first.BatchCommands.Add(new NpgsqlBatchCommand(KeyLookupsOnly));
             first.BatchCommands.Add(Offsets.Advance(batch.Records, now, out var partitions));
             if (missing.Length > 0)
             {
@@ -103,6 +112,7 @@ public sealed class ProjectionWriter(
             }
 
             await using var reader = await first.ExecuteReaderAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken);
             await StoredOffsets.EnsureAdvancedAsync(reader, partitions, cancellationToken);
             if (missing.Length > 0 && await reader.NextResultAsync(cancellationToken))
             {
@@ -266,7 +276,8 @@ public sealed class ProjectionWriter(
             copy.StartRow();
             copy.Write(s.OrderId, NpgsqlDbType.Text);
             copy.Write(StatusName(s.Status), NpgsqlDbType.Text);
-            copy.Write(s.Positions(workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+            var positions = s.Positions(workflow);
+            copy.Write(positions.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
             WriteNullable(copy, s.LastStep, NpgsqlDbType.Text);
             WriteNullable(copy, failure is { } f ? $"{f.Step}: {f.Reason ?? "failed"}" : null, NpgsqlDbType.Text);
             WriteNullable(copy, s.PlacedAt, NpgsqlDbType.TimestampTz);
@@ -275,18 +286,36 @@ public sealed class ProjectionWriter(
             copy.Write(now, NpgsqlDbType.TimestampTz);
             copy.Write(s.EventCount, NpgsqlDbType.Integer);
             copy.Write(order.FlaggedCount, NpgsqlDbType.Integer);
-            var clocks = SlaEvaluation.Clocks(s, workflow);
+
             // Never "breached" here: the SLA watcher declares breaches, so each one is recorded (and expired) exactly once.
-            var worst = clocks.Select(c => c.StateAt(now, share)).DefaultIfEmpty(SlaState.OnTrack).Max() >= SlaState.AtRisk ? SlaState.AtRisk : SlaState.OnTrack;
-            var next = clocks.MinBy(c => c.DueAt);
-            copy.Write(SlaStateName(worst), NpgsqlDbType.Text);
+            // Loops, not queries: this runs for every order of every batch.
+            var atRisk = false;
+            SlaClock? next = null;
+            DateTimeOffset? atRiskAt = null;
+            foreach (var clock in SlaEvaluation.Clocks(s, workflow, positions))
+            {
+                atRisk |= clock.StateAt(now, share) >= SlaState.AtRisk;
+                next = next is null || clock.DueAt < next.DueAt ? clock : next;
+                var turns = clock.AtRiskAt(share);
+                atRiskAt = atRiskAt is null || turns < atRiskAt ? turns : atRiskAt;
+            }
+
+            copy.Write(SlaStateName(atRisk ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
             WriteNullable(copy, next?.Scope, NpgsqlDbType.Text);
-            WriteNullable(copy, clocks.Count == 0 ? (DateTimeOffset?)null : clocks.Min(c => c.AtRiskAt(share)), NpgsqlDbType.TimestampTz);
+            WriteNullable(copy, atRiskAt, NpgsqlDbType.TimestampTz);
             WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
             var steps = s.StepTimings(workflow);
-            copy.Write(steps.Select(t => t.Step).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-            copy.Write(steps.Select(t => t.ReadyAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
-            copy.Write(steps.Select(t => t.SucceededAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            var names = new string[steps.Count];
+            var readyAt = new DateTimeOffset?[steps.Count];
+            var succeededAt = new DateTimeOffset[steps.Count];
+            for (var i = 0; i < steps.Count; i++)
+            {
+                (names[i], readyAt[i], succeededAt[i]) = (steps[i].Step, steps[i].ReadyAt, steps[i].SucceededAt);
+            }
+
+            copy.Write(names, NpgsqlDbType.Array | NpgsqlDbType.Text);
+            copy.Write(readyAt, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            copy.Write(succeededAt, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
             if (staged)
             {
                 copy.Write(touched.SeenEventCount, NpgsqlDbType.Integer);

@@ -43,7 +43,6 @@ public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbConte
             e.Property(o => o.SlaScope).HasColumnName("sla_scope");
             e.Property(o => o.SlaAtRiskAt).HasColumnName("sla_at_risk_at");
             e.Property(o => o.SlaDueAt).HasColumnName("sla_due_at");
-            e.HasIndex(o => o.UpdatedAt);
         });
 
         modelBuilder.Entity<OrderEventRow>(e =>
