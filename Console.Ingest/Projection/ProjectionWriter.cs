@@ -43,14 +43,6 @@ public sealed class ProjectionWriter(
     private const string OrderColumns =
         "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at";
 
-    /// <summary>
-    /// For the batch's transaction: every statement reaches orders and order_events by key (a few thousand rows of
-    /// tables of millions). The planner, not knowing the size of the staging table or of the key arrays until it runs,
-    /// now and then hashed them and read all of orders instead: a walk of every order for each batch (seen with perf).
-    /// </summary>
-    private const string KeyLookupsOnly =
-        "select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
-
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
 
@@ -104,7 +96,6 @@ public sealed class ProjectionWriter(
         var loaded = new Dictionary<string, StoredOrder>(StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
-            first.BatchCommands.Add(new NpgsqlBatchCommand(KeyLookupsOnly));
             first.BatchCommands.Add(Offsets.Advance(batch.Records, now, out var partitions));
             if (missing.Length > 0)
             {
@@ -112,7 +103,6 @@ public sealed class ProjectionWriter(
             }
 
             await using var reader = await first.ExecuteReaderAsync(cancellationToken);
-            await reader.NextResultAsync(cancellationToken);
             await StoredOffsets.EnsureAdvancedAsync(reader, partitions, cancellationToken);
             if (missing.Length > 0 && await reader.NextResultAsync(cancellationToken))
             {
