@@ -50,18 +50,6 @@ try
     var produced = Produce(kafka, KafkaBroker.OperationalTopic, total / 5, spread);
     Console.WriteLine($"  produce           {total / produced.TotalSeconds,10:N0} events/s  ({total:N0} in {produced.TotalSeconds:F2} s)");
 
-    // A long-running Ingest has long finished compiling its code; in one pass the runtime's background (tiered) JIT was
-    // still busy inside the measured window (about a tenth of all CPU there, seen with perf). So each reader runs the
-    // whole topic once first, unmeasured, in this process, and the measured passes find their code compiled.
-    // BENCH_WARM=0 skips it (the method of the runs before 2026-11-22 b).
-    if (Environment.GetEnvironmentVariable("BENCH_WARM") != "0")
-    {
-        await ConsumeBareAsync(postgres, kafka, total, from, "-warm-up");
-        await IdealWriterAsync(postgres, kafka, total, from, "-warm-up");
-        await IngestAsync(postgres, kafka, total, from);
-        Console.WriteLine("  (each reader ran the topic once before, unmeasured: compiled code)");
-    }
-
     var bare = await ConsumeBareAsync(postgres, kafka, total, from);
     Console.WriteLine($"  bare consume      {bare.Rate,10:N0} events/s  {bare.Cpu}");
 
@@ -110,12 +98,12 @@ static TimeSpan Produce(KafkaBroker kafka, string topic, int orders, bool spread
     return sw.Elapsed;
 }
 
-static async Task<Measured> ConsumeBareAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from, string pass = "")
+static async Task<Measured> ConsumeBareAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
     using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
     {
         BootstrapServers = kafka.BootstrapServers,
-        GroupId = "bench-bare" + pass,
+        GroupId = "bench-bare",
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnableAutoCommit = false,
     }).Build();
@@ -154,13 +142,13 @@ static async Task SettleAsync(string db)
 }
 
 // The floor for any writer of these rows: read the records, parse them, COPY them, nothing else.
-static async Task<Measured> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from, string pass = "")
+static async Task<Measured> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
     var db = await MigratedDatabaseAsync(postgres);
     using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
     {
         BootstrapServers = kafka.BootstrapServers,
-        GroupId = "bench-ideal" + pass,
+        GroupId = "bench-ideal",
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnableAutoCommit = false,
     }).Build();
