@@ -26,6 +26,21 @@ public sealed class SlaEvaluationTests
     }
 
     [Fact]
+    public void Clocks_run_for_the_positions_the_caller_hands_in()
+    {
+        var order = OrderState.Fold(Workflow, [Succeeded("order-placed", 0)]);
+
+        var clocks = SlaEvaluation.Clocks(order, Workflow, ["stock-reserved"]);
+
+        Assert.Equal(
+            [
+                new SlaClock("stock-reserved", T0, T0.AddSeconds(30)),
+                new SlaClock(SlaClock.EndToEnd, T0, T0.AddMinutes(3)),
+            ],
+            clocks);
+    }
+
+    [Fact]
     public void A_step_clock_starts_when_its_last_dependency_succeeded()
     {
         var order = OrderState.Fold(Workflow, [Succeeded("order-placed", 0), Succeeded("payment-authorized", 5), Succeeded("stock-reserved", 10), Succeeded("shipped", 20)]);
