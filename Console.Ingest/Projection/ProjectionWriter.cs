@@ -198,7 +198,9 @@ public sealed class ProjectionWriter(
         started = Stopwatch.GetTimestamp();
 
         // New orders go straight into orders (another writer inserting one meanwhile is a unique violation); known ones
-        // through a staging table and one update that only touches rows still as this writer last saw them.
+        // through a staging table and one update that only touches rows still as this writer last saw them. That update
+        // keeps the watch time unless the deadline came earlier, so an order moving on changes no indexed column and
+        // PostgreSQL rewrites its row in place without new index entries (a heap-only update, decision 0013).
         var inserted = touched.Values.Where(t => !t.Order.Stored).ToList();
         var updated = touched.Values.Where(t => t.Order.Stored).ToList();
         if (inserted.Count > 0)
@@ -224,7 +226,11 @@ public sealed class ProjectionWriter(
                     placed_at = s.placed_at, last_event_at = s.last_event_at, updated_at = s.updated_at,
                     event_count = s.event_count, flagged_count = s.flagged_count, sla_state = s.sla_state,
                     sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at,
-                    step_names = s.step_names, step_ready_at = s.step_ready_at, step_succeeded_at = s.step_succeeded_at
+                    step_names = s.step_names, step_ready_at = s.step_ready_at, step_succeeded_at = s.step_succeeded_at,
+                    sla_watch_at = case
+                        when s.sla_due_at is null then null
+                        when o.sla_watch_at <= s.sla_due_at then o.sla_watch_at
+                        else s.sla_due_at end
                 from orders_stage s
                 where o.order_id = s.order_id and o.event_count = s.seen_event_count and o.flagged_count = s.seen_flagged_count
                 """);
@@ -256,7 +262,7 @@ public sealed class ProjectionWriter(
         await using var copy = await connection.BeginBinaryImportAsync(
             staged
                 ? $"copy orders_stage ({OrderColumns}, seen_event_count, seen_flagged_count) from stdin (format binary)"
-                : $"copy orders ({OrderColumns}) from stdin (format binary)",
+                : $"copy orders ({OrderColumns}, sla_watch_at) from stdin (format binary)",
             cancellationToken);
         foreach (var touched in orders)
         {
@@ -310,6 +316,10 @@ public sealed class ProjectionWriter(
             {
                 copy.Write(touched.SeenEventCount, NpgsqlDbType.Integer);
                 copy.Write(touched.SeenFlaggedCount, NpgsqlDbType.Integer);
+            }
+            else
+            {
+                WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
             }
         }
 

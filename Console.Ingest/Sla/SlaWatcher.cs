@@ -19,9 +19,10 @@ namespace OrderFlow.Ingest.Sla;
 public sealed record SlaTick(int Breached, int Expired, bool HeldBack = false);
 
 /// <summary>
-/// Finds orders whose next deadline has come, through the partial index on orders (never a scan of all orders):
-/// marks them breached, records each breached clock once, moves the order's watched deadline on to its
-/// next clock still running, and under the Expire policy queues an order-expired event in the outbox.
+/// Finds orders whose watch time has come, through the partial index on orders (never a scan of all orders): those past
+/// their deadline it marks breached, records each breached clock once, moves the order's deadline and watch time on to its
+/// next clock still running, and under the Expire policy queues an order-expired event in the outbox; those an event has
+/// moved on to a later deadline meanwhile it watches again at that deadline (decision 0013).
 /// </summary>
 public sealed class SlaWatcher(
     NpgsqlDataSource dataSource,
@@ -37,11 +38,13 @@ public sealed class SlaWatcher(
     /// <summary>Due orders handled per transaction, so a backlog of breaches (Ingest was down) never holds one huge lock.</summary>
     internal const int DueChunk = 5000;
 
+    // The watch time is a lower bound of the deadline (decision 0013): a row can come up here before its deadline, when an
+    // event moved it on to a later one; it is then only watched again at that deadline.
     internal const string DueSql =
         """
-        select order_id, coalesce(sla_scope, 'end-to-end'), sla_due_at from orders
-        where status = 'in-progress' and sla_due_at <= @now
-        order by sla_due_at
+        select order_id, sla_scope, sla_due_at, status = 'in-progress' from orders
+        where sla_watch_at <= @now
+        order by sla_watch_at
         limit @limit
         for update skip locked
         """;
@@ -56,8 +59,9 @@ public sealed class SlaWatcher(
 
     internal const string AdvanceSql =
         """
-        update orders o set sla_state = 'breached', sla_scope = n.scope, sla_due_at = n.due_at
-        from unnest(@orders, @scopes, @dues) as n(order_id, scope, due_at)
+        update orders o set sla_state = case when n.breached then 'breached' else o.sla_state end,
+            sla_scope = n.scope, sla_due_at = n.due_at, sla_watch_at = n.watch_at
+        from unnest(@orders, @breached, @scopes, @dues, @watches) as n(order_id, breached, scope, due_at, watch_at)
         where o.order_id = n.order_id
         """;
 
@@ -142,6 +146,7 @@ public sealed class SlaWatcher(
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         var watched = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
+        var next = new List<(string OrderId, bool Breached, string? Scope, DateTimeOffset? DueAt, DateTimeOffset? WatchAt)>();
         await using (var command = new NpgsqlCommand(DueSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
@@ -149,26 +154,35 @@ public sealed class SlaWatcher(
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                watched.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+                var (orderId, scope, due, inProgress) = (reader.GetString(0), reader.GetFieldValue<string?>(1), reader.GetFieldValue<DateTimeOffset?>(2), reader.GetBoolean(3));
+                if (inProgress && due <= now)
+                {
+                    watched.Add((orderId, scope ?? SlaClock.EndToEnd, due.Value));
+                }
+                else
+                {
+                    // Not due yet (watched again at its deadline), or no clock running any more (watched no longer).
+                    next.Add((orderId, false, scope, due, inProgress ? due : null));
+                }
             }
         }
 
-        if (watched.Count == 0)
+        if (watched.Count == 0 && next.Count == 0)
         {
             return (0, 0, 0);
         }
 
         // Their clocks, from their events folded again (the rows are locked: the projection cannot add events meanwhile).
-        Dictionary<string, StoredOrder> stored;
-        await using (var command = new NpgsqlCommand(StoredOrders.Sql, connection, transaction))
+        var stored = new Dictionary<string, StoredOrder>();
+        if (watched.Count > 0)
         {
+            await using var command = new NpgsqlCommand(StoredOrders.Sql, connection, transaction);
             command.Parameters.AddWithValue("ids", watched.Select(w => w.OrderId).ToArray());
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             stored = await StoredOrders.ReadAsync(reader, workflow, cancellationToken);
         }
 
         var breaches = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
-        var next = new List<(string OrderId, string? Scope, DateTimeOffset? DueAt)>();
         foreach (var (orderId, watchedScope, watchedDue) in watched)
         {
             // An order row without events is not something the projection writes; its watched deadline still counts.
@@ -180,12 +194,13 @@ public sealed class SlaWatcher(
                 breaches.Add((orderId, watchedScope, watchedDue));
             }
 
-            next.Add((orderId, due.Next?.Scope, due.Next?.DueAt));
+            next.Add((orderId, true, due.Next?.Scope, due.Next?.DueAt, due.Next?.DueAt));
         }
 
         var recorded = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
-        await using (var command = new NpgsqlCommand(RecordBreachesSql, connection, transaction))
+        if (breaches.Count > 0)
         {
+            await using var command = new NpgsqlCommand(RecordBreachesSql, connection, transaction);
             command.Parameters.AddWithValue("now", now);
             command.Parameters.AddWithValue("orders", breaches.Select(b => b.OrderId).ToArray());
             command.Parameters.AddWithValue("scopes", breaches.Select(b => b.Scope).ToArray());
@@ -200,8 +215,10 @@ public sealed class SlaWatcher(
         await using (var command = new NpgsqlCommand(AdvanceSql, connection, transaction))
         {
             command.Parameters.AddWithValue("orders", next.Select(n => n.OrderId).ToArray());
+            command.Parameters.AddWithValue("breached", next.Select(n => n.Breached).ToArray());
             command.Parameters.Add(new NpgsqlParameter("scopes", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = next.Select(n => n.Scope).ToArray() });
             command.Parameters.Add(new NpgsqlParameter("dues", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = next.Select(n => n.DueAt).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("watches", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = next.Select(n => n.WatchAt).ToArray() });
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -215,7 +232,7 @@ public sealed class SlaWatcher(
             }
         }
 
-        await NotifyAsync(connection, transaction, next.Count, cancellationToken);
+        await NotifyAsync(connection, transaction, watched.Count, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (next.Count, recorded.Count, expired);
     }

@@ -88,7 +88,7 @@ public static class BreachDelay
                 return row;
             }, now);
             Console.WriteLine($"  loaded {inWindow:N0} orders due in the window ({expected:N0} clocks due); table: {await ScalarAsync(dataSource, "select pg_size_pretty(pg_total_relation_size('orders'))")}, " +
-                $"ix_orders_sla_due {await ScalarAsync(dataSource, "select pg_size_pretty(pg_relation_size('ix_orders_sla_due'))")}");
+                $"ix_orders_sla_watch {await ScalarAsync(dataSource, "select pg_size_pretty(pg_relation_size('ix_orders_sla_watch'))")}");
 
             var kafkaOptions = Options.Create(new KafkaOptions { BootstrapServers = "unused:9092" });
             // No broker and no projection here: the orders are loaded directly, so the projection is stated caught up.
@@ -231,7 +231,7 @@ public static class BreachDelay
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var eventsConnection = await dataSource.OpenConnectionAsync();
         await using var copy = await connection.BeginBinaryImportAsync(
-            "copy orders (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at) from stdin (format binary)");
+            "copy orders (order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at, sla_watch_at) from stdin (format binary)");
         await using var events = await eventsConnection.BeginBinaryImportAsync(
             "copy order_events (event_id, order_id, step, service, outcome, occurred_at, ingested_at, topic, partition, \"offset\", flags, attributes) from stdin (format binary)");
         long offset = 0;
@@ -260,6 +260,7 @@ public static class BreachDelay
             copy.Write(steps.Select(t => t.Step).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
             copy.Write(steps.Select(t => t.ReadyAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
             copy.Write(steps.Select(t => t.SucceededAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            copy.Write(first.DueAt, NpgsqlDbType.TimestampTz);
             foreach (var e in stored)
             {
                 events.StartRow();

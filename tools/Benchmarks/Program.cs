@@ -255,6 +255,15 @@ static async Task<(double Rate, string Cpu, TimeSpan FromStart, TimeSpan FirstCo
 
     var measured = window!.Close(done);
     var fromStart = sw.Elapsed;
+
+    // Heap-only updates write no index entries (decision 0013); the statistics may lag a second behind.
+    await using (var stats = new NpgsqlCommand("select n_tup_upd, n_tup_hot_upd, pg_relation_size('orders') from pg_stat_user_tables where relname = 'orders'", connection))
+    await using (var row = await stats.ExecuteReaderAsync())
+    {
+        await row.ReadAsync();
+        Console.WriteLine($"    orders: {row.GetInt64(0):N0} updates, {row.GetInt64(1):N0} of them heap-only; table {row.GetInt64(2) / 1048576.0:F1} MB");
+    }
+
     await app.StopAsync();
     await SettleAsync(db);
     return (measured.Rate, measured.Cpu, fromStart, firstCommit);

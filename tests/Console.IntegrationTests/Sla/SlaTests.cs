@@ -60,10 +60,41 @@ public sealed class SlaTests(PostgresServer postgres) : IDisposable
         Assert.Equal(["stock-reserved", "end-to-end"], breaches.Select(b => (string)b["scope"]!));
         Assert.Equal(placedAt.UtcDateTime.AddSeconds(3), (DateTime)breaches[1]["due_at"]!, TimeSpan.FromMilliseconds(1));
         Assert.All(breaches, b => Assert.True((DateTime)b["detected_at"]! >= (DateTime)b["due_at"]!));
-        var order = Assert.Single(await readModel.RowsAsync("select status, sla_state, sla_due_at from orders where order_id = 'ORD-TWO'"));
+        var order = Assert.Single(await readModel.RowsAsync("select status, sla_state, sla_due_at, sla_watch_at from orders where order_id = 'ORD-TWO'"));
         Assert.Equal("in-progress", order["status"]);
         Assert.Equal("breached", order["sla_state"]);
         Assert.Null(order["sla_due_at"]);
+        Assert.Null(order["sla_watch_at"]);
+    }
+
+    [Fact]
+    public async Task An_order_moved_on_to_a_later_deadline_keeps_its_watch_time_and_is_watched_again_without_a_breach()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        var settings = Settings(ExpiryPolicy.AlertOnly);
+        settings["Workflow:Steps:2:Sla"] = "00:00:03";
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers, settings: settings);
+        using var producer = _kafka.CreateProducer();
+
+        // Placed: stock due after 3 s, payment after 30 s. Stock reserved at once: payment (30 s) is the next deadline.
+        var placedAt = DateTimeOffset.UtcNow;
+        await producer.PublishAsync([Events.StepAt("ORD-MOVED", "order-placed", placedAt)]);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-MOVED'"), n => n == 1, Timeout, "the order to be projected");
+        await producer.PublishAsync([Events.StepAt("ORD-MOVED", "stock-reserved", placedAt)]);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-MOVED' and event_count = 2"), n => n == 1, Timeout, "the second event folded");
+
+        // The update changed no indexed column: the watch time still says 3 s, and PostgreSQL rewrote the row in place.
+        var moved = Assert.Single(await readModel.RowsAsync("select sla_scope, sla_due_at, sla_watch_at from orders where order_id = 'ORD-MOVED'"));
+        Assert.Equal("payment-authorized", moved["sla_scope"]);
+        Assert.Equal(placedAt.UtcDateTime.AddSeconds(30), (DateTime)moved["sla_due_at"]!, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(placedAt.UtcDateTime.AddSeconds(3), (DateTime)moved["sla_watch_at"]!, TimeSpan.FromMilliseconds(1));
+        await Eventually.UntilAsync(() => readModel.CountAsync("select n_tup_hot_upd from pg_stat_user_tables where relname = 'orders'"), n => n >= 1, Timeout, "a heap-only update of orders");
+
+        // At 3 s the watcher finds nothing due: it watches the payment deadline next and records no breach.
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-MOVED' and sla_watch_at = sla_due_at"), n => n == 1, Timeout, "the watch time moved on to the deadline");
+        Assert.Equal(0, await readModel.CountAsync("select count(*) from sla_breaches"));
+        Assert.Equal("on-track", (await readModel.RowsAsync("select sla_state from orders where order_id = 'ORD-MOVED'"))[0]["sla_state"]);
     }
 
     [Fact]
