@@ -33,6 +33,7 @@ public sealed class OperationalEventConsumer(
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
+        await writer.StoreWorkflowAsync(stoppingToken);
         var k = kafka.Value;
         var p = projection.Value;
         var config = new ConsumerConfig

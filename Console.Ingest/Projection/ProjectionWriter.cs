@@ -68,6 +68,32 @@ public sealed class ProjectionWriter(
         }
     }
 
+    /// <summary>
+    /// The workflow's steps and what each runs after, into workflow_steps: the order_steps view derives an in-flight
+    /// order's step times from its events with them (decision 0014). Idempotent; instances with the same workflow agree.
+    /// </summary>
+    public async Task StoreWorkflowAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var remove = new NpgsqlBatchCommand("delete from workflow_steps where step <> all(@steps)");
+        remove.Parameters.AddWithValue("steps", workflow.Steps.Select(s => s.Name).ToArray());
+        batch.BatchCommands.Add(remove);
+        for (var i = 0; i < workflow.Steps.Count; i++)
+        {
+            var store = new NpgsqlBatchCommand(
+                "insert into workflow_steps (step, position, after) values (@step, @position, @after) on conflict (step) do update set position = excluded.position, after = excluded.after");
+            store.Parameters.AddWithValue("step", workflow.Steps[i].Name);
+            store.Parameters.AddWithValue("position", i);
+            store.Parameters.AddWithValue("after", workflow.Steps[i].After.ToArray());
+            batch.BatchCommands.Add(store);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     public async Task<BatchResult> WriteAsync(ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var touched = new Dictionary<string, TouchedOrder>(batch.Events.Count, StringComparer.Ordinal);
@@ -300,10 +326,12 @@ public sealed class ProjectionWriter(
             WriteNullable(copy, next?.Scope, NpgsqlDbType.Text);
             WriteNullable(copy, atRiskAt, NpgsqlDbType.TimestampTz);
             WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
-            var steps = s.StepTimings(workflow);
-            var names = new string[steps.Count];
-            var readyAt = new DateTimeOffset?[steps.Count];
-            var succeededAt = new DateTimeOffset[steps.Count];
+            // Step times go on the row once the order has finished; until then order_steps reads them from its events
+            // (decision 0014), so that moving an order on rewrites a narrow row.
+            var steps = s.IsTerminal ? s.StepTimings(workflow) : [];
+            var names = steps.Count == 0 ? [] : new string[steps.Count];
+            var readyAt = steps.Count == 0 ? [] : new DateTimeOffset?[steps.Count];
+            var succeededAt = steps.Count == 0 ? [] : new DateTimeOffset[steps.Count];
             for (var i = 0; i < steps.Count; i++)
             {
                 (names[i], readyAt[i], succeededAt[i]) = (steps[i].Step, steps[i].ReadyAt, steps[i].SucceededAt);

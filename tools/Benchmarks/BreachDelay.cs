@@ -225,7 +225,7 @@ public static class BreachDelay
         }
     }
 
-    /// <summary>COPY of orders rows exactly as ProjectionWriter writes them (SLA columns included), and of their events (the watcher folds them).</summary>
+    /// <summary>COPY of orders rows exactly as ProjectionWriter writes them (SLA columns included, no step times while in flight), and of their events (the watcher folds them).</summary>
     private static async Task CopyOrdersAsync(NpgsqlDataSource dataSource, int count, Func<int, OrderRow> next, DateTimeOffset now)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
@@ -240,7 +240,6 @@ public static class BreachDelay
             var (s, clocks, stored) = next(i);
             var first = clocks.MinBy(c => c.DueAt)!;
             var atRisk = clocks.Min(c => c.AtRiskAt(AtRiskShare));
-            var steps = s.StepTimings(Workflow);
             copy.StartRow();
             copy.Write(s.OrderId, NpgsqlDbType.Text);
             copy.Write("in-progress", NpgsqlDbType.Text);
@@ -257,9 +256,10 @@ public static class BreachDelay
             copy.Write(first.Scope, NpgsqlDbType.Text);
             copy.Write(atRisk, NpgsqlDbType.TimestampTz);
             copy.Write(first.DueAt, NpgsqlDbType.TimestampTz);
-            copy.Write(steps.Select(t => t.Step).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-            copy.Write(steps.Select(t => t.ReadyAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
-            copy.Write(steps.Select(t => t.SucceededAt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            // In flight: no step times on the row (order_steps reads them from the events, decision 0014).
+            copy.Write(Array.Empty<string>(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+            copy.Write(Array.Empty<DateTimeOffset?>(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+            copy.Write(Array.Empty<DateTimeOffset>(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
             copy.Write(first.DueAt, NpgsqlDbType.TimestampTz);
             foreach (var e in stored)
             {

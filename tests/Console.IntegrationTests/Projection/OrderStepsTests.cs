@@ -1,8 +1,14 @@
+using OrderFlow.Domain.Events;
+using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Workflow;
 using OrderFlow.Testing;
 
 namespace OrderFlow.IntegrationTests.Projection;
 
-/// <summary>Per-step durations in order_steps, written by the projection with the order, through the real broker and PostgreSQL.</summary>
+/// <summary>
+/// Per-step durations in order_steps, through the real broker and PostgreSQL: read from the events for an order in
+/// flight, from the order's row once it has finished (decision 0014).
+/// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class OrderStepsTests(PostgresServer postgres) : IDisposable
 {
@@ -84,6 +90,55 @@ public sealed class OrderStepsTests(PostgresServer postgres) : IDisposable
         {
             await ingest.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task An_order_in_flight_has_the_step_times_of_its_fold_read_from_its_events_and_a_finished_one_from_its_row()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers);
+        using var producer = _kafka.CreateProducer();
+
+        // A duplicate (same event id, earlier time) is not applied, a repeated success is (the earlier one counts),
+        // a failure is no success.
+        var stock = Events.Step("ORD-FOLD", "stock-reserved", 4);
+        List<OperationalEvent> inFlight =
+        [
+            Events.Step("ORD-FOLD", "order-placed", 0),
+            stock,
+            Events.Step("ORD-FOLD", "stock-reserved", 1, eventId: stock.EventId),
+            Events.Step("ORD-FOLD", "stock-reserved", 3),
+            Events.Step("ORD-FOLD", "payment-authorized", 2, succeeded: false, reason: "card declined"),
+            Events.Step("ORD-FOLD", "shipped", 6),
+        ];
+        await producer.PublishAsync(inFlight);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select event_count from orders where order_id = 'ORD-FOLD'"), n => n == 5, Timeout, "the order's events folded");
+
+        Assert.Equal(0, await readModel.CountAsync("select cardinality(step_names) from orders where order_id = 'ORD-FOLD'"));
+        Assert.Equal(Expected(inFlight), await StepsAsync(readModel));
+        Assert.Equal(3000.0, (await readModel.RowsAsync("select duration_ms from order_steps where order_id = 'ORD-FOLD' and step = 'stock-reserved'"))[0]["duration_ms"]);
+
+        // Finished, then a late shipping event after the end (after-terminal: stored, not applied).
+        List<OperationalEvent> finishing =
+        [
+            Events.Step("ORD-FOLD", "payment-authorized", 7),
+            Events.Step("ORD-FOLD", "order-completed", 8),
+            Events.Step("ORD-FOLD", "shipped", 20),
+        ];
+        await producer.PublishAsync(finishing);
+        await Eventually.UntilAsync(() => readModel.CountAsync("select event_count from orders where order_id = 'ORD-FOLD' and status = 'completed'"), n => n == 8, Timeout, "the order completed");
+
+        Assert.Equal(5, await readModel.CountAsync("select cardinality(step_names) from orders where order_id = 'ORD-FOLD'"));
+        Assert.Equal(Expected([.. inFlight, .. finishing]), await StepsAsync(readModel));
+
+        static List<(string, DateTime?, DateTime)> Expected(IEnumerable<OperationalEvent> events) =>
+            OrderState.Fold(WorkflowDefinition.Default, events).StepTimings(WorkflowDefinition.Default)
+                .Select(t => (t.Step, t.ReadyAt?.UtcDateTime, t.SucceededAt.UtcDateTime)).ToList();
+
+        static async Task<List<(string, DateTime?, DateTime)>> StepsAsync(ReadModel readModel) =>
+            (await readModel.RowsAsync("select o.step, o.ready_at, o.succeeded_at from order_steps o join workflow_steps w using (step) where o.order_id = 'ORD-FOLD' order by w.position"))
+                .Select(r => ((string)r["step"]!, (DateTime?)r["ready_at"], (DateTime)r["succeeded_at"]!)).ToList();
     }
 
     public void Dispose() => _kafka.Dispose();
