@@ -29,7 +29,7 @@ if (args is ["catchup", .. var catchUpArgs])
 // Ingest throughput, measured side by side in one run on one machine (docs/benchmarks.md):
 //   1. bare Confluent.Kafka consume loop over the topic,
 //   2. "ideal writer": binary COPY of the same event rows into order_events,
-//   3. Console.Ingest: consume + fold + orders + order_steps + offsets, committed to PostgreSQL.
+//   3. Console.Ingest: consume + fold + events + orders + offsets, committed to PostgreSQL.
 // Each reads the whole topic; throughput is measured in the steady state, over the events after the first
 // BENCH_WARMUP ones (start-up, group join and JIT compilation fall before the window). Console.Ingest's time from
 // start to the last commit is printed too. BENCH_SPREAD=1 publishes the orders' steps in waves (every order's first
