@@ -328,13 +328,17 @@ public sealed class ProjectionWriter(
             WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
             // Step times go on the row once the order has finished; until then order_steps reads them from its events
             // (decision 0014), so that moving an order on rewrites a narrow row.
-            var steps = s.IsTerminal ? s.StepTimings(workflow) : [];
-            var names = steps.Count == 0 ? [] : new string[steps.Count];
-            var readyAt = steps.Count == 0 ? [] : new DateTimeOffset?[steps.Count];
-            var succeededAt = steps.Count == 0 ? [] : new DateTimeOffset[steps.Count];
-            for (var i = 0; i < steps.Count; i++)
+            string[] names = [];
+            DateTimeOffset?[] readyAt = [];
+            DateTimeOffset[] succeededAt = [];
+            if (s.IsTerminal)
             {
-                (names[i], readyAt[i], succeededAt[i]) = (steps[i].Step, steps[i].ReadyAt, steps[i].SucceededAt);
+                var steps = s.StepTimings(workflow);
+                (names, readyAt, succeededAt) = (new string[steps.Count], new DateTimeOffset?[steps.Count], new DateTimeOffset[steps.Count]);
+                for (var i = 0; i < steps.Count; i++)
+                {
+                    (names[i], readyAt[i], succeededAt[i]) = (steps[i].Step, steps[i].ReadyAt, steps[i].SucceededAt);
+                }
             }
 
             copy.Write(names, NpgsqlDbType.Array | NpgsqlDbType.Text);
