@@ -106,8 +106,10 @@ public sealed class OrderState
             return EventFlags.Duplicate;
         }
 
-        // The workflow's own string for a known step, so orders kept in memory do not each hold a copy from their events.
-        var step = workflow.KnownName(e.Step) ?? e.Step;
+        // One lookup says what the step is. Its name is then the workflow's own string, so orders kept in memory do not
+        // each hold a copy from their events.
+        var role = workflow.Role(e.Step);
+        var step = role?.Name ?? e.Step;
 
         if (EventCount == 0)
         {
@@ -128,10 +130,10 @@ public sealed class OrderState
 
         // Judged by event time: a step that happened before the order ended still counts when it arrives late.
         // Compensation is what should follow an expired or cancelled order, so it is not after-terminal there.
-        var compensated = workflow.Compensates(step);
+        var compensated = role?.Compensates;
         var afterTerminal = IsTerminal && e.OccurredAt > TerminalAt
             && !(compensated is not null && Status is OrderStatus.Expired or OrderStatus.Cancelled);
-        if (!workflow.IsKnown(step))
+        if (role is null)
         {
             flags |= EventFlags.UnknownStep;
             if (!afterTerminal && !UnexpectedSteps.Contains(step))
@@ -161,7 +163,7 @@ public sealed class OrderState
             return flags | ApplyCompensation(e, step, compensated);
         }
 
-        var definition = workflow.Find(step);
+        var definition = role!.Definition;
         if (definition is not null)
         {
             var progress = Progress(step);
@@ -190,7 +192,7 @@ public sealed class OrderState
             }
         }
 
-        if (!IsTerminal && e.Outcome == StepOutcome.Succeeded && workflow.TerminalSteps.TryGetValue(step, out var terminal))
+        if (!IsTerminal && e.Outcome == StepOutcome.Succeeded && role.Terminal is { } terminal)
         {
             Status = terminal;
             TerminalStep = step;
@@ -307,28 +309,27 @@ public sealed class OrderState
     }
 
     /// <summary>When each current position became possible (the latest success among its dependencies).</summary>
-    public DateTimeOffset? ReadySince(WorkflowDefinition workflow, string step)
-    {
-        var definition = workflow.Find(step);
-        if (definition is null)
-        {
-            return null;
-        }
+    public DateTimeOffset? ReadySince(WorkflowDefinition workflow, string step) =>
+        workflow.Find(step) is { } definition ? ReadySince(definition) : null;
 
-        if (definition.After.Count == 0)
+    /// <summary>When a workflow step became possible: the first event for the first step, else the latest success among
+    /// the steps it runs after, once they all succeeded.</summary>
+    public DateTimeOffset? ReadySince(StepDefinition step)
+    {
+        if (step.After.Count == 0)
         {
             return FirstEventAt;
         }
 
-        if (!AllSucceeded(definition.After))
-        {
-            return null;
-        }
-
         DateTimeOffset? latest = null;
-        foreach (var after in definition.After)
+        foreach (var after in step.After)
         {
-            latest = Steps[after].SucceededAt > latest || latest is null ? Steps[after].SucceededAt : latest;
+            if (!Steps.TryGetValue(after, out var progress) || progress.Succeeded == 0)
+            {
+                return null;
+            }
+
+            latest = latest is null || progress.SucceededAt > latest ? progress.SucceededAt : latest;
         }
 
         return latest;
@@ -342,7 +343,7 @@ public sealed class OrderState
         {
             if (Steps.TryGetValue(step.Name, out var progress) && progress.SucceededAt is { } succeededAt)
             {
-                timings.Add(new StepTiming(step.Name, ReadySince(workflow, step.Name), succeededAt));
+                timings.Add(new StepTiming(step.Name, ReadySince(step), succeededAt));
             }
         }
 

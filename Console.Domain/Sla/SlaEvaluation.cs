@@ -41,9 +41,9 @@ public static class SlaEvaluation
         var clocks = new List<SlaClock>(positions.Count + 1);
         foreach (var step in positions)
         {
-            if (order.ReadySince(workflow, step) is { } since)
+            if (workflow.Find(step) is { } definition && order.ReadySince(definition) is { } since)
             {
-                clocks.Add(new SlaClock(step, since, since + workflow.Find(step)!.Sla));
+                clocks.Add(new SlaClock(step, since, since + definition.Sla));
             }
         }
 

@@ -11,6 +11,13 @@ public enum OrderStatus
 /// <summary>One step of the choreography: which steps must finish before it, and how long it may take once it can start.</summary>
 public sealed record StepDefinition(string Name, IReadOnlyList<string> After, TimeSpan Sla);
 
+/// <summary>
+/// A step name the workflow knows, and what it is: a workflow step (its definition), a compensation (the step it undoes),
+/// a terminal step (the status it ends the order with), or several of these. Name is the workflow's own string instance,
+/// so orders folded from many events share it.
+/// </summary>
+public sealed record StepRole(string Name, StepDefinition? Definition, string? Compensates, OrderStatus? Terminal);
+
 /// <summary>The order workflow, read from configuration. Validate() says what is wrong with it in one line.</summary>
 public sealed record WorkflowDefinition(
     IReadOnlyList<StepDefinition> Steps,
@@ -26,12 +33,12 @@ public sealed record WorkflowDefinition(
     // The fold looks steps up several times per event: by name through a dictionary built once per definition.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<WorkflowDefinition, NameIndex> Indexes = [];
 
-    public StepDefinition? Find(string step) => Index.Steps.GetValueOrDefault(step);
+    public StepDefinition? Find(string step) => Role(step)?.Definition;
 
-    public bool IsKnown(string step) => Index.Known.ContainsKey(step);
+    public bool IsKnown(string step) => Role(step) is not null;
 
-    /// <summary>The workflow's own instance of a known step name (so folded orders share it), or null for an unknown step.</summary>
-    public string? KnownName(string step) => Index.Known.GetValueOrDefault(step);
+    /// <summary>All the workflow says about a step name, with one lookup; null for a step it does not know.</summary>
+    public StepRole? Role(string step) => Index.Roles.GetValueOrDefault(step);
 
     private NameIndex Index => Indexes.GetValue(this, static w => new NameIndex(w));
 
@@ -39,25 +46,21 @@ public sealed record WorkflowDefinition(
     {
         public NameIndex(WorkflowDefinition workflow)
         {
-            foreach (var step in workflow.Steps)
+            foreach (var name in workflow.Steps.Select(s => s.Name).Concat(workflow.TerminalSteps.Keys).Concat(workflow.Compensations.Keys))
             {
-                Steps.TryAdd(step.Name, step);
-                Known.TryAdd(step.Name, step.Name);
-            }
-
-            foreach (var name in workflow.TerminalSteps.Keys.Concat(workflow.Compensations.Keys))
-            {
-                Known.TryAdd(name, name);
+                Roles.TryAdd(name, new StepRole(
+                    name,
+                    workflow.Steps.FirstOrDefault(s => s.Name == name),
+                    workflow.Compensations.TryGetValue(name, out var compensated) ? compensated : null,
+                    workflow.TerminalSteps.TryGetValue(name, out var terminal) ? terminal : null));
             }
         }
 
-        public Dictionary<string, StepDefinition> Steps { get; } = new(StringComparer.Ordinal);
-
-        public Dictionary<string, string> Known { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, StepRole> Roles { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>The workflow step a compensation step undoes, or null when the step is not a compensation.</summary>
-    public string? Compensates(string step) => Compensations.TryGetValue(step, out var compensated) ? compensated : null;
+    public string? Compensates(string step) => Role(step)?.Compensates;
 
     public IEnumerable<string> StepNames => Steps.Select(s => s.Name).Concat(TerminalSteps.Keys).Concat(Compensations.Keys).Distinct();
 

@@ -40,8 +40,13 @@ public sealed class ProjectionWriter(
     ProjectionMetrics metrics,
     TimeProvider clock)
 {
-    private const string OrderColumns =
-        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, first_seen_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at";
+    // The columns of an orders row this writer sets: a new order's row is copied whole; a known order's row through the
+    // staging table, which leaves out what never changes (first_seen_at) and holds its step arrays only once it finished.
+    private const string NewOrderColumns =
+        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at, first_seen_at, sla_watch_at";
+
+    private const string StagedOrderColumns =
+        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at, seen_event_count, seen_flagged_count";
 
     /// <summary>The projection's positions, stored with every batch.</summary>
     public StoredOffsets Offsets { get; } = new(dataSource, kafka.Value.ConsumerGroup);
@@ -55,8 +60,18 @@ public sealed class ProjectionWriter(
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
+            // Step arrays null while the order is in flight: the merge keeps the row's (empty) ones.
             await using var stage = new NpgsqlCommand(
-                "create temp table if not exists orders_stage (like orders, seen_event_count integer, seen_flagged_count integer) on commit delete rows",
+                """
+                create temp table if not exists orders_stage (
+                    order_id text not null, status text not null, positions text[] not null, last_step text, last_failure text,
+                    placed_at timestamptz, last_event_at timestamptz not null, updated_at timestamptz not null,
+                    event_count integer not null, flagged_count integer not null, sla_state text not null, sla_scope text,
+                    sla_at_risk_at timestamptz, sla_due_at timestamptz,
+                    step_names text[], step_ready_at timestamptz[], step_succeeded_at timestamptz[],
+                    seen_event_count integer not null, seen_flagged_count integer not null
+                ) on commit delete rows
+                """,
                 connection);
             await stage.ExecuteNonQueryAsync(cancellationToken);
             return connection;
@@ -252,7 +267,8 @@ public sealed class ProjectionWriter(
                     placed_at = s.placed_at, last_event_at = s.last_event_at, updated_at = s.updated_at,
                     event_count = s.event_count, flagged_count = s.flagged_count, sla_state = s.sla_state,
                     sla_scope = s.sla_scope, sla_at_risk_at = s.sla_at_risk_at, sla_due_at = s.sla_due_at,
-                    step_names = s.step_names, step_ready_at = s.step_ready_at, step_succeeded_at = s.step_succeeded_at,
+                    step_names = coalesce(s.step_names, o.step_names), step_ready_at = coalesce(s.step_ready_at, o.step_ready_at),
+                    step_succeeded_at = coalesce(s.step_succeeded_at, o.step_succeeded_at),
                     sla_watch_at = case
                         when s.sla_due_at is null then null
                         when o.sla_watch_at <= s.sla_due_at then o.sla_watch_at
@@ -285,29 +301,29 @@ public sealed class ProjectionWriter(
     private async Task CopyOrdersAsync(NpgsqlConnection connection, List<TouchedOrder> orders, DateTimeOffset now, bool staged, CancellationToken cancellationToken)
     {
         var share = sla.Value.AtRiskShare;
-        await using var copy = await connection.BeginBinaryImportAsync(
+        using var rows = await BinaryCopyRows.BeginAsync(
+            connection,
             staged
-                ? $"copy orders_stage ({OrderColumns}, seen_event_count, seen_flagged_count) from stdin (format binary)"
-                : $"copy orders ({OrderColumns}, sla_watch_at) from stdin (format binary)",
+                ? $"copy orders_stage ({StagedOrderColumns}) from stdin (format binary)"
+                : $"copy orders ({NewOrderColumns}) from stdin (format binary)",
             cancellationToken);
         foreach (var touched in orders)
         {
             var order = touched.Order;
             var s = order.State;
             var failure = s.OpenFailure();
-            copy.StartRow();
-            copy.Write(s.OrderId, NpgsqlDbType.Text);
-            copy.Write(StatusName(s.Status), NpgsqlDbType.Text);
+            rows.StartRow(19);
+            rows.Text(s.OrderId);
+            rows.Text(StatusName(s.Status));
             var positions = s.Positions(workflow);
-            copy.Write(positions.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-            WriteNullable(copy, s.LastStep, NpgsqlDbType.Text);
-            WriteNullable(copy, failure is { } f ? $"{f.Step}: {f.Reason ?? "failed"}" : null, NpgsqlDbType.Text);
-            WriteNullable(copy, s.PlacedAt, NpgsqlDbType.TimestampTz);
-            copy.Write(s.LastEventAt, NpgsqlDbType.TimestampTz);
-            copy.Write(order.FirstSeenAt, NpgsqlDbType.TimestampTz);
-            copy.Write(now, NpgsqlDbType.TimestampTz);
-            copy.Write(s.EventCount, NpgsqlDbType.Integer);
-            copy.Write(order.FlaggedCount, NpgsqlDbType.Integer);
+            rows.TextArray(positions);
+            rows.Text(s.LastStep);
+            rows.Text(failure is { } f ? $"{f.Step}: {f.Reason ?? "failed"}" : null);
+            rows.Timestamp(s.PlacedAt);
+            rows.Timestamp(s.LastEventAt);
+            rows.Timestamp(now);
+            rows.Integer(s.EventCount);
+            rows.Integer(order.FlaggedCount);
 
             // Never "breached" here: the SLA watcher declares breaches, so each one is recorded (and expired) exactly once.
             // Loops, not queries: this runs for every order of every batch.
@@ -322,40 +338,53 @@ public sealed class ProjectionWriter(
                 atRiskAt = atRiskAt is null || turns < atRiskAt ? turns : atRiskAt;
             }
 
-            copy.Write(SlaStateName(atRisk ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
-            WriteNullable(copy, next?.Scope, NpgsqlDbType.Text);
-            WriteNullable(copy, atRiskAt, NpgsqlDbType.TimestampTz);
-            WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
+            rows.Text(SlaStateName(atRisk ? SlaState.AtRisk : SlaState.OnTrack));
+            rows.Text(next?.Scope);
+            rows.Timestamp(atRiskAt);
+            rows.Timestamp(next?.DueAt);
+
             // Step times go on the row once the order has finished; until then order_steps reads them from its events
-            // (decision 0014), so that moving an order on rewrites a narrow row.
-            string[] names = [];
-            DateTimeOffset?[] readyAt = [];
-            DateTimeOffset[] succeededAt = [];
+            // (decision 0014), so that moving an order on rewrites a narrow row: a new row gets empty arrays, a staged one
+            // none (the merge keeps the row's).
             if (s.IsTerminal)
             {
                 var steps = s.StepTimings(workflow);
-                (names, readyAt, succeededAt) = (new string[steps.Count], new DateTimeOffset?[steps.Count], new DateTimeOffset[steps.Count]);
+                var (names, readyAt, succeededAt) = (new string[steps.Count], new DateTimeOffset?[steps.Count], new DateTimeOffset[steps.Count]);
                 for (var i = 0; i < steps.Count; i++)
                 {
                     (names[i], readyAt[i], succeededAt[i]) = (steps[i].Step, steps[i].ReadyAt, steps[i].SucceededAt);
                 }
-            }
 
-            copy.Write(names, NpgsqlDbType.Array | NpgsqlDbType.Text);
-            copy.Write(readyAt, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
-            copy.Write(succeededAt, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
-            if (staged)
+                rows.TextArray(names);
+                rows.TimestampArray(readyAt);
+                rows.TimestampArray(succeededAt);
+            }
+            else if (staged)
             {
-                copy.Write(touched.SeenEventCount, NpgsqlDbType.Integer);
-                copy.Write(touched.SeenFlaggedCount, NpgsqlDbType.Integer);
+                rows.Null();
+                rows.Null();
+                rows.Null();
             }
             else
             {
-                WriteNullable(copy, next?.DueAt, NpgsqlDbType.TimestampTz);
+                rows.TextArray([]);
+                rows.TimestampArray(Array.Empty<DateTimeOffset>());
+                rows.TimestampArray(Array.Empty<DateTimeOffset>());
+            }
+
+            if (staged)
+            {
+                rows.Integer(touched.SeenEventCount);
+                rows.Integer(touched.SeenFlaggedCount);
+            }
+            else
+            {
+                rows.Timestamp(order.FirstSeenAt);
+                rows.Timestamp(next?.DueAt);
             }
         }
 
-        await copy.CompleteAsync(cancellationToken);
+        await rows.CompleteAsync(cancellationToken);
     }
 
     public static string StatusName(OrderStatus status) => status switch
