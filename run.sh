@@ -16,12 +16,17 @@ cleanup() {
   trap - INT TERM EXIT
   echo
   echo "[run] stopping…"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # The broker (started first) stops last: a Kafka client closing while its broker is gone waits for it.
+  local clients=("${pids[@]:1}")
+  for pid in "${clients[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${clients[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${#pids[@]}" -gt 0 ]; then kill -TERM "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true; fi
   bash tools/postgres.sh stop
   echo "[run] stopped."
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 
 bash tools/postgres.sh start
 export ConnectionStrings__ReadModel="$(bash tools/postgres.sh url)"
@@ -55,3 +60,4 @@ cat <<MSG
 MSG
 wait -n "${pids[@]}" || true
 echo "[run] a process exited; stopping the rest" >&2
+exit 1
