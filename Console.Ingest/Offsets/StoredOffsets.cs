@@ -63,18 +63,32 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
     /// </summary>
     public NpgsqlBatchCommand Advance(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, DateTimeOffset now, out IReadOnlyList<TopicPartition> partitions)
     {
-        // Keyed by value: a record's TopicPartition property is a new object on every read.
-        var ranges = new Dictionary<(string Topic, int Partition), (long First, long Last)>();
+        // A batch spans a few partitions: a short list, searched partition number first (a record's TopicPartition
+        // property is a new object on every read, and hashing its topic for every record cost more than the search).
+        var ranges = new List<(string Topic, int Partition, long First, long Last)>();
         foreach (var record in batch)
         {
             var offset = record.Offset.Value;
-            var key = (record.Topic, record.Partition.Value);
-            ranges[key] = ranges.TryGetValue(key, out var r)
-                ? (Math.Min(r.First, offset), Math.Max(r.Last, offset))
-                : (offset, offset);
+            var partition = record.Partition.Value;
+            var i = ranges.Count - 1;
+            while (i >= 0 && (ranges[i].Partition != partition || ranges[i].Topic != record.Topic))
+            {
+                i--;
+            }
+
+            if (i < 0)
+            {
+                ranges.Add((record.Topic, partition, offset, offset));
+            }
+            else
+            {
+                var r = ranges[i];
+                ranges[i] = r with { First = Math.Min(r.First, offset), Last = Math.Max(r.Last, offset) };
+            }
         }
 
-        var sorted = ranges.OrderBy(r => r.Key.Topic, StringComparer.Ordinal).ThenBy(r => r.Key.Partition).ToList();
+        var sorted = ranges.OrderBy(r => r.Topic, StringComparer.Ordinal).ThenBy(r => r.Partition)
+            .Select(r => (Key: (r.Topic, r.Partition), Value: (r.First, r.Last))).ToList();
         partitions = [.. sorted.Select(r => new TopicPartition(r.Key.Topic, r.Key.Partition))];
         // Rows are locked in (topic, partition) order, so two writers never wait for each other in a cycle.
         var command = new NpgsqlBatchCommand(

@@ -132,20 +132,38 @@ public sealed class ProjectionWriter(
         var started = Stopwatch.GetTimestamp();
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        // The batch's orders held in memory join it now; the others are read from PostgreSQL (or are new).
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, e) in batch.Events)
+        {
+            if (!touched.ContainsKey(e.OrderId) && !missing.Contains(e.OrderId))
+            {
+                if (cache.Find(e.OrderId) is { } cached)
+                {
+                    touched[e.OrderId] = new TouchedOrder(cached, cached.State.EventCount, cached.FlaggedCount);
+                }
+                else
+                {
+                    missing.Add(e.OrderId);
+                }
+            }
+        }
+
+        var fromCache = touched.Count;
+
         // One round trip: the guarded offset advance (which locks the partitions) and the orders not in memory.
-        var missing = batch.Events.Select(e => e.Event.OrderId).Where(id => cache.Find(id) is null).Distinct(StringComparer.Ordinal).ToArray();
         var loaded = new Dictionary<string, StoredOrder>(StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
             first.BatchCommands.Add(Offsets.Advance(batch.Records, now, out var partitions));
-            if (missing.Length > 0)
+            if (missing.Count > 0)
             {
-                first.BatchCommands.Add(StoredOrders.Command(missing));
+                first.BatchCommands.Add(StoredOrders.Command([.. missing]));
             }
 
             await using var reader = await first.ExecuteReaderAsync(cancellationToken);
             await StoredOffsets.EnsureAdvancedAsync(reader, partitions, cancellationToken);
-            if (missing.Length > 0 && await reader.NextResultAsync(cancellationToken))
+            if (missing.Count > 0 && await reader.NextResultAsync(cancellationToken))
             {
                 loaded = await StoredOrders.ReadAsync(reader, workflow, cancellationToken);
             }
@@ -154,8 +172,9 @@ public sealed class ProjectionWriter(
         metrics.Phase("offsets+load", started);
         started = Stopwatch.GetTimestamp();
         var flaggedTotal = 0;
-        int fromCache = 0, fromDatabase = 0, created = 0;
-        await using (var events = await connection.BeginBinaryImportAsync(
+        int fromDatabase = 0, created = 0;
+        using (var events = await BinaryCopyRows.BeginAsync(
+            connection,
             "copy order_events (event_id, order_id, step, service, outcome, reason, occurred_at, ingested_at, topic, partition, \"offset\", flags, trace_id, attributes) from stdin (format binary)",
             cancellationToken))
         {
@@ -164,12 +183,7 @@ public sealed class ProjectionWriter(
                 if (!touched.TryGetValue(e.OrderId, out var entry))
                 {
                     CachedOrder order;
-                    if (cache.Find(e.OrderId) is { } cached)
-                    {
-                        order = cached;
-                        fromCache++;
-                    }
-                    else if (loaded.TryGetValue(e.OrderId, out var row))
+                    if (loaded.TryGetValue(e.OrderId, out var row))
                     {
                         order = new CachedOrder(row.State, record.TopicPartition, row.FirstSeenAt, row.FlaggedCount, stored: true);
                         fromDatabase++;
@@ -191,21 +205,21 @@ public sealed class ProjectionWriter(
                     flaggedTotal++;
                 }
 
-                events.StartRow();
-                events.Write(e.EventId, NpgsqlDbType.Uuid);
-                events.Write(e.OrderId, NpgsqlDbType.Text);
-                events.Write(e.Step, NpgsqlDbType.Text);
-                events.Write(e.Service, NpgsqlDbType.Text);
-                events.Write(e.Outcome == StepOutcome.Succeeded ? "succeeded" : "failed", NpgsqlDbType.Text);
-                WriteNullable(events, e.Reason, NpgsqlDbType.Text);
-                events.Write(e.OccurredAt, NpgsqlDbType.TimestampTz);
-                events.Write(now, NpgsqlDbType.TimestampTz);
-                events.Write(record.Topic, NpgsqlDbType.Text);
-                events.Write(record.Partition.Value, NpgsqlDbType.Integer);
-                events.Write(record.Offset.Value, NpgsqlDbType.Bigint);
-                events.Write(flags.ToNames(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-                WriteNullable(events, TraceId(record.Message.Headers), NpgsqlDbType.Text);
-                events.Write(e.AttributesJson, NpgsqlDbType.Jsonb);
+                events.StartRow(14);
+                events.Uuid(e.EventId);
+                events.Text(e.OrderId);
+                events.Text(e.Step);
+                events.Text(e.Service);
+                events.Text(e.Outcome == StepOutcome.Succeeded ? "succeeded" : "failed");
+                events.Text(e.Reason);
+                events.Timestamp(e.OccurredAt);
+                events.Timestamp(now);
+                events.Text(record.Topic);
+                events.Integer(record.Partition.Value);
+                events.Bigint(record.Offset.Value);
+                events.TextArray(flags.ToNames());
+                events.Text(TraceId(record.Message.Headers));
+                events.Jsonb(e.AttributesJson);
             }
 
             await events.CompleteAsync(cancellationToken);

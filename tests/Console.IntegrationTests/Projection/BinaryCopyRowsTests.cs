@@ -6,13 +6,13 @@ using OrderFlow.Testing;
 namespace OrderFlow.IntegrationTests.Projection;
 
 /// <summary>
-/// The orders rows' own binary COPY encoder (decision 0015) against a real PostgreSQL: every value it writes reads back
+/// The projection's own binary COPY encoder (decision 0015) against a real PostgreSQL: every value it writes reads back
 /// as the same value Npgsql's importer writes, beyond the encoder's buffer and for strings people should not send.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class BinaryCopyRowsTests(PostgresServer postgres)
 {
-    private const string Columns = "id integer not null, t text, ts timestamptz, ta text[] not null, tsa timestamptz[] not null, tsna timestamptz[] not null";
+    private const string Columns = "id integer not null, t text, ts timestamptz, ta text[] not null, tsa timestamptz[] not null, tsna timestamptz[] not null, u uuid, n bigint, j jsonb";
 
     private static readonly string[] Hostile =
     [
@@ -38,23 +38,26 @@ public sealed class BinaryCopyRowsTests(PostgresServer postgres)
 
         // 1,000 rows with ~100 KB strings and arrays: many times the encoder's 64 KB buffer, one value larger than it.
         var rows = Enumerable.Range(0, 1_000).Select(RowFor).ToList();
-        using (var ours = await BinaryCopyRows.BeginAsync(connection, "copy ours (id, t, ts, ta, tsa, tsna) from stdin (format binary)", CancellationToken.None))
+        using (var ours = await BinaryCopyRows.BeginAsync(connection, "copy ours (id, t, ts, ta, tsa, tsna, u, n, j) from stdin (format binary)", CancellationToken.None))
         {
             foreach (var row in rows)
             {
-                ours.StartRow(6);
+                ours.StartRow(9);
                 ours.Integer(row.Id);
                 ours.Text(row.Text);
                 ours.Timestamp(row.Time);
                 ours.TextArray(row.Texts);
                 ours.TimestampArray(row.Times);
                 ours.TimestampArray(row.MaybeTimes);
+                ours.Uuid(row.Uuid);
+                ours.Bigint(row.Big);
+                ours.Jsonb(row.Json);
             }
 
             await ours.CompleteAsync(CancellationToken.None);
         }
 
-        await using (var theirs = await connection.BeginBinaryImportAsync("copy theirs (id, t, ts, ta, tsa, tsna) from stdin (format binary)"))
+        await using (var theirs = await connection.BeginBinaryImportAsync("copy theirs (id, t, ts, ta, tsa, tsna, u, n, j) from stdin (format binary)"))
         {
             foreach (var row in rows)
             {
@@ -65,6 +68,9 @@ public sealed class BinaryCopyRowsTests(PostgresServer postgres)
                 await theirs.WriteAsync(row.Texts, NpgsqlDbType.Array | NpgsqlDbType.Text);
                 await theirs.WriteAsync(row.Times, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
                 await theirs.WriteAsync(row.MaybeTimes, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz);
+                await theirs.WriteAsync(row.Uuid, NpgsqlDbType.Uuid);
+                await theirs.WriteAsync(row.Big, NpgsqlDbType.Bigint);
+                await theirs.WriteAsync(row.Json, NpgsqlDbType.Jsonb);
             }
 
             await theirs.CompleteAsync();
@@ -72,10 +78,10 @@ public sealed class BinaryCopyRowsTests(PostgresServer postgres)
 
         Assert.Equal(1_000L, await ScalarAsync<long>(connection, "select count(*) from ours"));
         Assert.Equal(0L, await ScalarAsync<long>(connection,
-            "select count(*) from ours a full join theirs b using (id) where a is null or b is null or (a.t, a.ts, a.ta, a.tsa, a.tsna) is distinct from (b.t, b.ts, b.ta, b.tsa, b.tsna)"));
+            "select count(*) from ours a full join theirs b using (id) where a is null or b is null or (a.t, a.ts, a.ta, a.tsa, a.tsna, a.u, a.n, a.j) is distinct from (b.t, b.ts, b.ta, b.tsa, b.tsna, b.u, b.n, b.j)"));
 
         // And as written, read back through Npgsql.
-        await using var read = new NpgsqlCommand("select id, t, ts, ta, tsa, tsna from ours where id < 40 order by id", connection);
+        await using var read = new NpgsqlCommand("select id, t, ts, ta, tsa, tsna, u, n, j::text from ours where id < 40 order by id", connection);
         await using var reader = await read.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -85,6 +91,9 @@ public sealed class BinaryCopyRowsTests(PostgresServer postgres)
             Assert.Equal(row.Texts, reader.GetFieldValue<string[]>(3));
             Assert.Equal(row.Times.Select(Truncated), reader.GetFieldValue<DateTimeOffset[]>(4));
             Assert.Equal(row.MaybeTimes.Select(m => m is { } v ? Truncated(v) : (DateTimeOffset?)null), reader.GetFieldValue<DateTimeOffset?[]>(5));
+            Assert.Equal(row.Uuid, reader.GetGuid(6));
+            Assert.Equal(row.Big, reader.GetInt64(7));
+            Assert.Equal(System.Text.Json.JsonDocument.Parse(row.Json).RootElement.GetProperty("text").GetString(), System.Text.Json.JsonDocument.Parse(reader.GetString(8)).RootElement.GetProperty("text").GetString());
         }
     }
 
@@ -128,7 +137,10 @@ public sealed class BinaryCopyRowsTests(PostgresServer postgres)
         var texts = Enumerable.Range(0, id % 4).Select(i => Hostile[(id + i) % (Hostile.Length - 1)]).ToArray();
         var times = Enumerable.Range(0, id % 3).Select(i => Times[(id + i) % Times.Length].AddMinutes(id)).ToArray();
         var maybe = Enumerable.Range(0, id % 5).Select(i => (id + i) % 3 == 0 ? (DateTimeOffset?)null : Times[i % Times.Length]).ToArray();
-        return new Row(id, text, id % 11 == 5 ? null : Times[id % Times.Length].AddSeconds(id), texts, times, maybe);
+        // Attributes as the events carry them: a JSON object, here with the hostile strings (escaped as JSON) inside.
+        var json = System.Text.Json.JsonSerializer.Serialize(new { text = Hostile[id % Hostile.Length], n = id, nested = new[] { texts } });
+        var big = id % 3 == 0 ? long.MaxValue - id : -(long)id * 1_000_000_007L;
+        return new Row(id, text, id % 11 == 5 ? null : Times[id % Times.Length].AddSeconds(id), texts, times, maybe, Guid.NewGuid(), big, json);
     }
 
     // PostgreSQL keeps microseconds, truncated toward zero from .NET's 100 ns ticks since its epoch (as Npgsql encodes).
@@ -150,5 +162,6 @@ public sealed class BinaryCopyRowsTests(PostgresServer postgres)
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private sealed record Row(int Id, string? Text, DateTimeOffset? Time, string[] Texts, DateTimeOffset[] Times, DateTimeOffset?[] MaybeTimes);
+    private sealed record Row(
+        int Id, string? Text, DateTimeOffset? Time, string[] Texts, DateTimeOffset[] Times, DateTimeOffset?[] MaybeTimes, Guid Uuid, long Big, string Json);
 }
