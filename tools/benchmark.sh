@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (docs/benchmarks.md). Needs the set-up of ./test.sh (PostgreSQL binaries, librdkafka). Run on an otherwise idle machine.
-#   tools/benchmark.sh [events]                          ingest throughput (default 200000 events)
+#   tools/benchmark.sh [events]                          ingest throughput (default 200000 events; BENCH_ROUNDS=3 ideal/ingest pairs, median ratio)
 #   tools/benchmark.sh breach [orders] [due/s] [window s]  breach-detection delay (default 1000000 orders, 300/s, 45 s)
 #   tools/benchmark.sh catchup [events/s] [partitions]     catch-up after a 5-minute backlog (default 2000 events/s, 24 partitions)
 set -euo pipefail
