@@ -50,6 +50,61 @@ internal static class JsonPayload
         }
     }
 
+    /// <summary>
+    /// What in valid JSON text PostgreSQL's jsonb refuses: a \u0000 escape (text cannot hold NUL) or an escaped UTF-16
+    /// surrogate without its other half. Null when there is none. (Unescaped, the text is valid UTF-16: the payload
+    /// passed the strict UTF-8 check.)
+    /// </summary>
+    public static string? UnstorableEscape(string json)
+    {
+        if (!json.Contains("\\u", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        for (var i = 0; i < json.Length - 1; i++)
+        {
+            if (json[i] != '\\')
+            {
+                continue;
+            }
+
+            if (json[i + 1] != 'u' || i + 6 > json.Length)
+            {
+                i++; // \\, \", \n…: the escaped character is not the start of another escape.
+                continue;
+            }
+
+            var unit = Convert.ToUInt16(json.Substring(i + 2, 4), 16);
+            if (unit == 0)
+            {
+                return "a \\u0000 escape";
+            }
+
+            if (char.IsHighSurrogate((char)unit))
+            {
+                var low = i + 12 <= json.Length && json[i + 6] == '\\' && json[i + 7] == 'u'
+                    && char.IsLowSurrogate((char)Convert.ToUInt16(json.Substring(i + 8, 4), 16));
+                if (!low)
+                {
+                    return "an unpaired surrogate escape";
+                }
+
+                i += 11;
+                continue;
+            }
+
+            if (char.IsLowSurrogate((char)unit))
+            {
+                return "an unpaired surrogate escape";
+            }
+
+            i += 5;
+        }
+
+        return null;
+    }
+
     /// <summary>ISO-8601 only, and never in the reader's local time zone: the offset must be explicit (Z or ±hh:mm).</summary>
     public static bool TryParseTimestamp(JsonElement element, string text, out DateTimeOffset value)
     {

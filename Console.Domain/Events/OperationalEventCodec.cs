@@ -129,6 +129,12 @@ public static class OperationalEventCodec
             }
 
             reason = reasonElement.GetString();
+            if (reason!.Contains('\0'))
+            {
+                // PostgreSQL text cannot hold NUL: stored as is, it would refuse the whole batch.
+                error = "reason contains a NUL character (\\u0000)";
+                return false;
+            }
         }
 
         var attributes = "{}";
@@ -141,6 +147,11 @@ public static class OperationalEventCodec
             }
 
             attributes = attributesElement.GetRawText();
+            if (JsonPayload.UnstorableEscape(attributes) is { } unstorable)
+            {
+                error = $"attributes contain {unstorable}, which PostgreSQL's jsonb cannot store";
+                return false;
+            }
         }
 
         parsed = new OperationalEvent(eventId, orderId, step, service, outcome, reason, occurredAt.ToUniversalTime(), version, attributes);

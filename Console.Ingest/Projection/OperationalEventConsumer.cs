@@ -263,6 +263,7 @@ public sealed class OperationalEventConsumer(
     /// <summary>Writes one batch, retrying transient PostgreSQL failures; false when a partition of it was lost (batch dropped).</summary>
     private async Task<bool> WriteAsync(WriterLoop loop, IConsumer<byte[]?, byte[]?> consumer, ParsedBatch batch, CancellationToken cancellationToken)
     {
+        var refusedChecked = false;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -293,6 +294,20 @@ public sealed class OperationalEventConsumer(
                 // flight): written again, the batch reads those orders afresh.
                 logger.LogWarning("Orders of the batch were written by another writer ({Message}); writing the batch again", ex.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 * attempt * attempt)), cancellationToken);
+            }
+            catch (Npgsql.PostgresException ex) when (ProjectionWriter.IsDataException(ex) && !refusedChecked && !cancellationToken.IsCancellationRequested)
+            {
+                // A value PostgreSQL cannot take that the codec let through: the events it refuses go to quarantine, the
+                // rest is written, and the partition flows on. Refused again after that, the batch stops the worker loudly.
+                refusedChecked = true;
+                var refused = await writer.FindRefusedAsync(batch, cancellationToken);
+                if (refused.Count == 0)
+                {
+                    throw;
+                }
+
+                logger.LogWarning("PostgreSQL refused {Count} event(s) of the batch ({Message}); quarantining them and writing the rest", refused.Count, ex.MessageText);
+                batch = batch.WithQuarantined(refused);
             }
             catch (Npgsql.NpgsqlException ex) when (ex.IsTransient && !cancellationToken.IsCancellationRequested)
             {

@@ -41,4 +41,15 @@ public sealed class ParsedBatch
 
         return batch;
     }
+
+    /// <summary>The same records with these events moved to quarantine (PostgreSQL refused their values).</summary>
+    public ParsedBatch WithQuarantined(IReadOnlyList<(ParsedEvent Event, string Error)> refused)
+    {
+        var moved = refused.Select(r => r.Event.Record).ToHashSet(ReferenceEqualityComparer.Instance);
+        var batch = new ParsedBatch(Records);
+        batch.Events.AddRange(Events.Where(e => !moved.Contains(e.Record)));
+        batch.Quarantined.AddRange(Quarantined);
+        batch.Quarantined.AddRange(refused.Select(r => new QuarantinedRecord(r.Event.Record, r.Error)));
+        return batch;
+    }
 }

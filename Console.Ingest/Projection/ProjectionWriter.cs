@@ -401,6 +401,44 @@ public sealed class ProjectionWriter(
         await rows.CompleteAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// After PostgreSQL refused a batch's data (SQLSTATE class 22, for example a value its text or jsonb cannot hold
+    /// that the codec let through): each event's values offered to PostgreSQL on their own, as the batch writes them;
+    /// the events it refuses, with its reason. Slow (one round trip per event), and only on that path.
+    /// </summary>
+    public async Task<List<(ParsedEvent Event, string Error)>> FindRefusedAsync(ParsedBatch batch, CancellationToken cancellationToken)
+    {
+        var refused = new List<(ParsedEvent, string)>();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var check = new NpgsqlCommand(
+            "select @order_id::text, @step::text, @service::text, @reason::text, @trace_id::text, @attributes::jsonb", connection);
+        var parameters = new[] { "order_id", "step", "service", "reason", "trace_id", "attributes" }
+            .Select(name => check.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text))).ToArray();
+        foreach (var parsed in batch.Events)
+        {
+            var (record, e) = parsed;
+            object?[] values = [e.OrderId, e.Step, e.Service, e.Reason, TraceId(record.Message.Headers), e.AttributesJson];
+            for (var i = 0; i < values.Length; i++)
+            {
+                parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            try
+            {
+                await check.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException ex) when (IsDataException(ex))
+            {
+                refused.Add((parsed, $"PostgreSQL refused the event: {ex.MessageText}{(ex.Detail is { Length: > 0 } detail ? $" ({detail})" : "")}"));
+            }
+        }
+
+        return refused;
+    }
+
+    /// <summary>SQLSTATE class 22: a value PostgreSQL cannot take (not a fault of the connection or the server).</summary>
+    public static bool IsDataException(PostgresException ex) => ex.SqlState.StartsWith("22", StringComparison.Ordinal);
+
     public static string StatusName(OrderStatus status) => status switch
     {
         OrderStatus.InProgress => "in-progress",
@@ -431,7 +469,8 @@ public sealed class ProjectionWriter(
         {
             if (headers.TryGetLastBytes(name, out var bytes))
             {
-                return Encoding.UTF8.GetString(bytes);
+                // PostgreSQL text cannot hold NUL: such a header is not a trace id worth refusing the event for.
+                return bytes.AsSpan().Contains((byte)0) ? null : Encoding.UTF8.GetString(bytes);
             }
         }
 

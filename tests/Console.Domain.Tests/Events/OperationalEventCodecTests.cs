@@ -387,6 +387,45 @@ public class OperationalEventCodecTests
     }
 
     /// <summary>A valid record of order-1 as a producer would write it; each test breaks one thing.</summary>
+    [Fact]
+    public void A_reason_with_a_nul_character_is_rejected_because_postgresql_text_cannot_hold_it()
+    {
+        var payload = Payload();
+        payload["reason"] = "card\u0000declined";
+
+        AssertRejected(payload, "reason contains a NUL character (\\u0000)");
+    }
+
+    [Theory]
+    [InlineData("""{"note":"x\u0000y"}""", "a \\u0000 escape")]
+    [InlineData("""{"n\u0000":1}""", "a \\u0000 escape")]
+    [InlineData("""{"note":"\ud800"}""", "an unpaired surrogate escape")]
+    [InlineData("""{"note":"\ud800x"}""", "an unpaired surrogate escape")]
+    [InlineData("""{"note":"\udc00\ud800"}""", "an unpaired surrogate escape")]
+    [InlineData("""{"deep":[{"note":"ok \\ \" then \u0000"}]}""", "a \\u0000 escape")]
+    public void Attributes_postgresql_jsonb_cannot_store_are_rejected(string attributes, string what)
+    {
+        AssertRejected(WithRawAttributes(attributes), $"attributes contain {what}, which PostgreSQL's jsonb cannot store");
+    }
+
+    [Theory]
+    [InlineData("""{"note":"\\u0000 is text here"}""")]
+    [InlineData("""{"pizza":"\ud83c\udf55","tab":"\t","quote":"\"\u0041"}""")]
+    public void Attributes_with_storable_escapes_are_kept_as_sent(string attributes)
+    {
+        var ok = OperationalEventCodec.TryParse(Key, WithRawAttributes(attributes), out var parsed, out var error);
+
+        Assert.True(ok, error);
+        Assert.Equal(attributes, parsed!.AttributesJson);
+    }
+
+    private static byte[] WithRawAttributes(string attributes)
+    {
+        var payload = Payload().ToJsonString();
+        Assert.Contains("\"attributes\":{}", payload, StringComparison.Ordinal);
+        return Encoding.UTF8.GetBytes(payload.Replace("\"attributes\":{}", $"\"attributes\":{attributes}", StringComparison.Ordinal));
+    }
+
     private static JsonObject Payload() => new()
     {
         ["schemaVersion"] = 1,

@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using OrderFlow.Domain.Events;
 using OrderFlow.Domain.Orders;
 using OrderFlow.Domain.Workflow;
 using OrderFlow.Testing;
@@ -87,6 +88,37 @@ public sealed class ProjectionTests(PostgresServer postgres) : IDisposable
         Assert.StartsWith("unknown step 'teleported' (the workflow knows order-placed, ", (string)quarantined[4]["error"]!, StringComparison.Ordinal);
         Assert.Equal(invalidUtf8, (byte[])quarantined[1]["value"]!);
         Assert.Contains(Convert.ToBase64String(Encoding.UTF8.GetBytes("test")), (string)quarantined[0]["headers"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Values_postgresql_cannot_store_are_quarantined_and_the_rest_of_the_batch_is_written()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        var readModel = new ReadModel(db);
+        await using var ingest = await IngestHost.StartAsync(db, _kafka.BootstrapServers);
+        using var producer = _kafka.CreateProducer();
+
+        // Valid JSON each, on one order (one partition): a NUL in the reason (the codec knows PostgreSQL text cannot hold
+        // it), a number beyond PostgreSQL's numeric (the codec lets it through; PostgreSQL refuses the batch's COPY), and
+        // a good event whose trace header holds a NUL.
+        var nulReason = Events.Step("ORD-Q", "payment-authorized", 1, succeeded: false, reason: "card\u0000declined");
+        var hugeNumber = Events.Step("ORD-Q", "payment-authorized", 2) with { AttributesJson = """{"amount":1e999999}""" };
+        await producer.PublishAsync([Events.Step("ORD-Q", "order-placed", 0), nulReason, hugeNumber]);
+        var reserved = Events.ToMessage(Events.Step("ORD-Q", "stock-reserved", 3));
+        reserved.Headers = new Headers { { "traceparent", Encoding.UTF8.GetBytes("00-abc\u0000def-01") } };
+        await producer.ProduceAsync(KafkaBroker.OperationalTopic, reserved);
+
+        await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from quarantined_records"), n => n == 2, Timeout, "two quarantined records");
+        await Eventually.UntilAsync(() => readModel.CountAsync("select event_count from orders where order_id = 'ORD-Q'"), n => n == 2, Timeout, "the good events folded");
+        var quarantined = await readModel.RowsAsync("select error, value from quarantined_records order by \"offset\"");
+        Assert.Equal("reason contains a NUL character (\\u0000)", quarantined[0]["error"]);
+        Assert.StartsWith("PostgreSQL refused the event: value overflows numeric format", (string)quarantined[1]["error"]!, StringComparison.Ordinal);
+        Assert.Equal(OperationalEventCodec.Serialize(hugeNumber), (byte[])quarantined[1]["value"]!);
+        var stored = await readModel.RowsAsync("select step, trace_id from order_events where order_id = 'ORD-Q' order by \"offset\"");
+        Assert.Equal(["order-placed", "stock-reserved"], stored.Select(r => (string)r["step"]!));
+        Assert.Null(stored[1]["trace_id"]);
+        var order = (await readModel.RowsAsync("select positions from orders where order_id = 'ORD-Q'")).Single();
+        Assert.Equal(["payment-authorized", "shipped"], (string[])order["positions"]!);
     }
 
     [Fact]
