@@ -419,6 +419,17 @@ public class OperationalEventCodecTests
         Assert.Equal(attributes, parsed!.AttributesJson);
     }
 
+    [Fact]
+    public void A_raw_nul_byte_is_rejected_with_an_error_line_postgresql_text_can_hold()
+    {
+        // The error is stored in quarantined_records.error (text): the parser's message must not echo the NUL.
+        var ok = OperationalEventCodec.TryParse(Key, [.. "{\"a\":\"x"u8, 0, .. "\"}"u8], out _, out var error);
+
+        Assert.False(ok);
+        Assert.StartsWith("payload is not valid JSON", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\0', error);
+    }
+
     private static byte[] WithRawAttributes(string attributes)
     {
         var payload = Payload().ToJsonString();
