@@ -87,9 +87,8 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
             }
         }
 
-        var sorted = ranges.OrderBy(r => r.Topic, StringComparer.Ordinal).ThenBy(r => r.Partition)
-            .Select(r => (Key: (r.Topic, r.Partition), Value: (r.First, r.Last))).ToList();
-        partitions = [.. sorted.Select(r => new TopicPartition(r.Key.Topic, r.Key.Partition))];
+        var sorted = ranges.OrderBy(r => r.Topic, StringComparer.Ordinal).ThenBy(r => r.Partition).ToList();
+        partitions = [.. sorted.Select(r => new TopicPartition(r.Topic, r.Partition))];
         // Rows are locked in (topic, partition) order, so two writers never wait for each other in a cycle.
         var command = new NpgsqlBatchCommand(
             """
@@ -106,10 +105,10 @@ public sealed class StoredOffsets(NpgsqlDataSource dataSource, string group)
             """);
         command.Parameters.AddWithValue("group", Group);
         command.Parameters.AddWithValue("now", now);
-        command.Parameters.AddWithValue("topics", sorted.Select(r => r.Key.Topic).ToArray());
-        command.Parameters.AddWithValue("partitions", sorted.Select(r => r.Key.Partition).ToArray());
-        command.Parameters.AddWithValue("firsts", sorted.Select(r => r.Value.First).ToArray());
-        command.Parameters.AddWithValue("lasts", sorted.Select(r => r.Value.Last).ToArray());
+        command.Parameters.AddWithValue("topics", sorted.Select(r => r.Topic).ToArray());
+        command.Parameters.AddWithValue("partitions", sorted.Select(r => r.Partition).ToArray());
+        command.Parameters.AddWithValue("firsts", sorted.Select(r => r.First).ToArray());
+        command.Parameters.AddWithValue("lasts", sorted.Select(r => r.Last).ToArray());
         return command;
     }
 
