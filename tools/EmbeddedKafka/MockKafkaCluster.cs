@@ -9,10 +9,12 @@ namespace OrderFlow.EmbeddedKafka;
 /// </summary>
 public sealed partial class MockKafkaCluster : IDisposable
 {
-    private const string Lib = "librdkafka";
+    private const string Lib = NativeLibrdkafka.LibraryName;
     private readonly Lock _gate = new();
     private IntPtr _handle;
     private IntPtr _cluster;
+
+    static MockKafkaCluster() => NativeLibrdkafka.BindImportsOf(typeof(MockKafkaCluster).Assembly);
 
     public MockKafkaCluster(int brokers = 1)
     {

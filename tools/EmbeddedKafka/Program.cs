@@ -2,6 +2,12 @@ using OrderFlow.EmbeddedKafka;
 
 // Usage: Console.EmbeddedKafka [--brokers N] [--topics name:partitions,...] [--bootstrap-file PATH]
 // Prints the bootstrap address, writes it to --bootstrap-file, runs until Ctrl+C / SIGTERM.
+// Console.EmbeddedKafka --check: loads librdkafka, starts and stops a mock cluster, prints one line (exit 0, or 1 with the reason).
+if (args is ["--check"])
+{
+    return SelfCheck();
+}
+
 var brokers = 1;
 var topics = "order-ops:6,order-control:3,payments-dlq:1,stock-dlq:1,shipping-dlq:1,order-retry:3";
 string? bootstrapFile = null;
@@ -18,7 +24,18 @@ for (var i = 0; i < args.Length - 1; i += 2)
     }
 }
 
-using var cluster = new MockKafkaCluster(brokers);
+MockKafkaCluster cluster;
+try
+{
+    cluster = new MockKafkaCluster(brokers);
+}
+catch (LibrdkafkaNotLoadableException e)
+{
+    Console.Error.WriteLine("embedded-kafka: " + e.Message);
+    return 1;
+}
+
+using var owned = cluster;
 foreach (var spec in topics.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
 {
     var parts = spec.Split(':');
@@ -43,6 +60,22 @@ if (bootstrapFile is not null)
 }
 
 return 0;
+
+static int SelfCheck()
+{
+    try
+    {
+        using var cluster = new MockKafkaCluster();
+        cluster.CreateTopic("self-check", 1);
+        Console.WriteLine($"librdkafka {NativeLibrdkafka.Version} loads from {NativeLibrdkafka.LoadedPath}; a mock cluster started at {cluster.BootstrapServers}");
+        return 0;
+    }
+    catch (Exception e) when (e is LibrdkafkaNotLoadableException or InvalidOperationException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 1;
+    }
+}
 
 void OnStop(System.Runtime.InteropServices.PosixSignalContext context)
 {
