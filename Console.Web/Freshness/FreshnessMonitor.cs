@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OrderFlow.Platform.Kafka;
+
+namespace OrderFlow.Web.Freshness;
+
+/// <summary>How current the read model is, as every page's banner shows it.</summary>
+public sealed record FreshnessSnapshot(
+    DateTimeOffset CheckedAt,
+    bool PostgresReachable,
+    string? PostgresError,
+    bool? KafkaReachable,
+    string? KafkaDetail,
+    DateTimeOffset? IngestLastSeen,
+    DateTimeOffset? DataAsOf,
+    double? BehindSeconds,
+    long? BehindMessages)
+{
+    public static readonly FreshnessSnapshot Unknown = new(DateTimeOffset.MinValue, true, null, null, null, null, null, null, null);
+}
+
+/// <summary>
+/// Reads freshness once every two seconds for the whole process (not per page): what Console.Ingest's lag sampler stored
+/// (its consumer group's lag, and its heartbeat: one evaluation a second), when Ingest last stored a batch, and whether
+/// Kafka answers a metadata request (every ten seconds). Pages subscribe to <see cref="Changed"/>.
+/// </summary>
+public sealed class FreshnessMonitor(
+    NpgsqlDataSource dataSource,
+    KafkaProbe kafka,
+    IOptions<KafkaOptions> kafkaOptions,
+    TimeProvider clock,
+    ILogger<FreshnessMonitor> logger) : BackgroundService
+{
+    /// <summary>No lag evaluation for this long means Console.Ingest is not running (it evaluates every second).</summary>
+    public static readonly TimeSpan IngestSilence = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan KafkaInterval = TimeSpan.FromSeconds(10);
+
+    public FreshnessSnapshot Current { get; private set; } = FreshnessSnapshot.Unknown;
+
+    public event Action<FreshnessSnapshot>? Changed;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        bool? kafkaReachable = null;
+        string? kafkaDetail = null;
+        var kafkaCheckedAt = DateTimeOffset.MinValue;
+        using var timer = new PeriodicTimer(Interval, clock);
+        do
+        {
+            var now = clock.GetUtcNow();
+            if (now - kafkaCheckedAt >= KafkaInterval)
+            {
+                (kafkaReachable, kafkaDetail) = await kafka.CheckAsync(TimeSpan.FromSeconds(3), stoppingToken);
+                kafkaCheckedAt = now;
+            }
+
+            Current = await ReadAsync(now, kafkaReachable, kafkaDetail, stoppingToken);
+            Changed?.Invoke(Current);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task<FreshnessSnapshot> ReadAsync(DateTimeOffset now, bool? kafkaReachable, string? kafkaDetail, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand(
+                """
+                select (select max(evaluated_at) from consumer_lag_status),
+                       (select max(updated_at) from consumer_offsets where consumer_group = $1),
+                       (select max(lag_seconds) from consumer_lag_status where consumer_group = $1),
+                       (select sum(lag)::bigint from consumer_lag_status where consumer_group = $1),
+                       (select max(evaluated_at) from consumer_lag_status where consumer_group = $1)
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = kafkaOptions.Value.ConsumerGroup });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
+            var heartbeat = At(0);
+            var lastBatch = At(1);
+            var behindSeconds = reader.IsDBNull(2) ? (double?)null : reader.GetDouble(2);
+            var behindMessages = reader.IsDBNull(3) ? (long?)null : reader.GetInt64(3);
+            var evaluated = At(4);
+
+            // Caught up when last sampled: everything published before that sample is in the read model.
+            var dataAsOf = behindMessages == 0 && evaluated is { } e ? Max(e, lastBatch) : lastBatch;
+            return new FreshnessSnapshot(now, true, null, kafkaReachable, kafkaDetail, heartbeat, dataAsOf, behindSeconds, behindMessages);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException)
+        {
+            logger.LogDebug("Freshness read failed: {Message}", ex.Message);
+            return Current with { CheckedAt = now, PostgresReachable = false, PostgresError = ex.Message, KafkaReachable = kafkaReachable, KafkaDetail = kafkaDetail };
+        }
+    }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v > a ? v : a;
+}
