@@ -5,7 +5,7 @@ using NpgsqlTypes;
 
 namespace OrderFlow.Web.Orders;
 
-/// <summary>The dead letter that stopped an order (its latest one not yet replayed or purged), named wherever the order is.</summary>
+/// <summary>The dead letter that stops an in-flight order (its latest one not yet replayed or purged), named wherever the order is.</summary>
 public sealed record DeadLetterCause(long Id, string Topic, string? Reason, string? FailedService, DateTimeOffset FirstSeenAt);
 
 public sealed record OrderSummary(
@@ -78,7 +78,7 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         """
         left join lateral (
             select d.id, d.dlq_topic, d.error_reason, d.failed_service, d.first_seen_at from dead_letters d
-            where d.order_id = o.order_id and d.status in ('new', 'skipped') order by d.first_seen_at desc limit 1) dl on true
+            where o.status = 'in-progress' and d.order_id = o.order_id and d.status in ('new', 'skipped') order by d.first_seen_at desc limit 1) dl on true
         """;
 
     public async Task<OrderResults> SearchAsync(OrderSearch search, string? after, int take, CancellationToken cancellationToken = default)
