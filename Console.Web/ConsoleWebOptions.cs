@@ -24,6 +24,13 @@ public sealed class ConsoleWebOptions
     [Range(0.01, 1.0)]
     public double AtRiskShare { get; set; } = 0.8;
 
+    /// <summary>
+    /// Console.Ingest's base address (for example http://127.0.0.1:5081): the freshness banner asks its /health every two
+    /// seconds. Without it, the banner judges Ingest by the lag sampler's heartbeat in PostgreSQL alone.
+    /// </summary>
+    [Url]
+    public string? IngestUrl { get; set; }
+
     /// <summary>Ingest is called behind when its consumer group is this many seconds behind the topic.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan BehindWarning { get; set; } = TimeSpan.FromSeconds(10);

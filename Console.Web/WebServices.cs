@@ -26,6 +26,7 @@ public static class WebServices
         builder.Services.AddSingleton<ReadModelChanges>();
         builder.Services.AddHostedService<ReadModelChangeListener>();
         builder.Services.AddSingleton<SharedQueries>();
+        builder.Services.AddHttpClient();
         builder.Services.AddSingleton<FreshnessMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FreshnessMonitor>());
         builder.Services.AddSingleton<OrderQueries>();

@@ -12,11 +12,13 @@ public sealed record FreshnessSnapshot(
     bool? KafkaReachable,
     string? KafkaDetail,
     DateTimeOffset? IngestLastSeen,
+    bool? IngestReachable,
+    string? IngestDetail,
     DateTimeOffset? DataAsOf,
     double? BehindSeconds,
     long? BehindMessages)
 {
-    public static readonly FreshnessSnapshot Unknown = new(DateTimeOffset.MinValue, true, null, null, null, null, null, null, null);
+    public static readonly FreshnessSnapshot Unknown = new(DateTimeOffset.MinValue, true, null, null, null, null, null, null, null, null, null);
 }
 
 /// <summary>
@@ -28,6 +30,8 @@ public sealed class FreshnessMonitor(
     NpgsqlDataSource dataSource,
     KafkaProbe kafka,
     IOptions<KafkaOptions> kafkaOptions,
+    IOptions<ConsoleWebOptions> webOptions,
+    IHttpClientFactory http,
     TimeProvider clock,
     ILogger<FreshnessMonitor> logger) : BackgroundService
 {
@@ -56,10 +60,32 @@ public sealed class FreshnessMonitor(
                 kafkaCheckedAt = now;
             }
 
-            Current = await ReadAsync(now, kafkaReachable, kafkaDetail, stoppingToken);
+            var (ingestReachable, ingestDetail) = await AskIngestAsync(stoppingToken);
+            Current = await ReadAsync(now, kafkaReachable, kafkaDetail, stoppingToken) with { IngestReachable = ingestReachable, IngestDetail = ingestDetail };
             Changed?.Invoke(Current);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Whether Console.Ingest answers its /health (any answer: a 503 names what it cannot reach), or null when its address is not configured.</summary>
+    private async Task<(bool?, string?)> AskIngestAsync(CancellationToken cancellationToken)
+    {
+        if (webOptions.Value.IngestUrl is not { Length: > 0 } url)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var client = http.CreateClient();
+            client.Timeout = TimeSpan.FromSeconds(2);
+            using var response = await client.GetAsync(new Uri(url.TrimEnd('/') + "/health"), cancellationToken);
+            return (true, response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return (false, $"no answer at {url}/health");
+        }
     }
 
     private async Task<FreshnessSnapshot> ReadAsync(DateTimeOffset now, bool? kafkaReachable, string? kafkaDetail, CancellationToken cancellationToken)
@@ -86,7 +112,7 @@ public sealed class FreshnessMonitor(
 
             // Caught up when last sampled: everything published before that sample is in the read model.
             var dataAsOf = behindMessages == 0 && evaluated is { } e ? Max(e, lastBatch) : lastBatch;
-            return new FreshnessSnapshot(now, true, null, kafkaReachable, kafkaDetail, heartbeat, dataAsOf, behindSeconds, behindMessages);
+            return new FreshnessSnapshot(now, true, null, kafkaReachable, kafkaDetail, heartbeat, null, null, dataAsOf, behindSeconds, behindMessages);
         }
         catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException)
         {

@@ -18,7 +18,15 @@ public static class FreshnessView
         }
 
         var problems = new List<string>();
-        if (s.IngestLastSeen is not { } seen || now - seen > FreshnessMonitor.IngestSilence)
+        if (s.IngestReachable == false)
+        {
+            problems.Add($"Console.Ingest is not running ({s.IngestDetail}): nothing new reaches the read model");
+        }
+        else if (s.IngestReachable == true && s.IngestDetail is not null)
+        {
+            problems.Add("Console.Ingest reports a problem: " + s.IngestDetail);
+        }
+        else if (s.IngestReachable is null && (s.IngestLastSeen is not { } seen || now - seen > FreshnessMonitor.IngestSilence))
         {
             problems.Add(s.IngestLastSeen is { } last
                 ? $"Console.Ingest has not reported for {Duration(now - last)}: it is stopped or cannot reach Kafka/PostgreSQL"

@@ -6,7 +6,7 @@ namespace OrderFlow.ComponentTests;
 public sealed class FreshnessAndSearchTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
-    private static readonly FreshnessSnapshot Healthy = new(Now, true, null, true, "ok", Now.AddSeconds(-1), Now.AddSeconds(-2), 0.4, 0);
+    private static readonly FreshnessSnapshot Healthy = new(Now, true, null, true, "ok", Now.AddSeconds(-1), true, null, Now.AddSeconds(-2), 0.4, 0);
 
     [Fact]
     public void A_healthy_read_model_says_how_fresh_it_is()
@@ -20,7 +20,10 @@ public sealed class FreshnessAndSearchTests
     [Fact]
     public void A_silent_ingest_an_unreachable_kafka_or_postgresql_and_a_projection_behind_each_warn()
     {
-        Assert.Contains("Console.Ingest has not reported for 30 s", FreshnessView.Describe(Healthy with { IngestLastSeen = Now.AddSeconds(-30) }, Now, TimeSpan.FromSeconds(10)).Text, StringComparison.Ordinal);
+        Assert.Contains("Console.Ingest is not running (no answer at http://ingest/health)", FreshnessView.Describe(Healthy with { IngestReachable = false, IngestDetail = "no answer at http://ingest/health" }, Now, TimeSpan.FromSeconds(10)).Text, StringComparison.Ordinal);
+        // Without Ingest's address, the lag sampler's heartbeat tells.
+        Assert.Contains("Console.Ingest has not reported for 30 s", FreshnessView.Describe(Healthy with { IngestReachable = null, IngestLastSeen = Now.AddSeconds(-30) }, Now, TimeSpan.FromSeconds(10)).Text, StringComparison.Ordinal);
+        Assert.False(FreshnessView.Describe(Healthy with { IngestReachable = true, IngestLastSeen = null }, Now, TimeSpan.FromSeconds(10)).Warning);
         Assert.True(FreshnessView.Describe(Healthy with { KafkaReachable = false, KafkaDetail = "no brokers" }, Now, TimeSpan.FromSeconds(10)).Warning);
         var postgres = FreshnessView.Describe(Healthy with { PostgresReachable = false, PostgresError = "connection refused" }, Now, TimeSpan.FromSeconds(10));
         Assert.True(postgres.Warning);
