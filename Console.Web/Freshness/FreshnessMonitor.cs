@@ -92,13 +92,30 @@ public sealed class FreshnessMonitor(
     {
         try
         {
+            // Behind = the topic's end as the lag sampler last saw it (every second) minus the offsets stored with the read
+            // model itself, not the group's Kafka-committed offsets (committed later, by auto-commit); in seconds: how long
+            // ago the partition's end was where the read model is now.
             await using var command = dataSource.CreateCommand(
                 """
                 select (select max(evaluated_at) from consumer_lag_status),
                        (select max(updated_at) from consumer_offsets where consumer_group = $1),
-                       (select max(lag_seconds) from consumer_lag_status where consumer_group = $1),
-                       (select sum(lag)::bigint from consumer_lag_status where consumer_group = $1),
-                       (select max(evaluated_at) from consumer_lag_status where consumer_group = $1)
+                       max(case when l.high_watermark > o.next_offset then extract(epoch from l.sampled_at - coalesce(c.sampled_at, f.sampled_at)) else 0 end)::float8,
+                       sum(greatest(l.high_watermark - o.next_offset, 0))::bigint,
+                       max(l.sampled_at)
+                from consumer_offsets o
+                cross join lateral (
+                    select s.high_watermark, s.sampled_at from consumer_lag_samples s
+                    where s.consumer_group = o.consumer_group and s.topic = o.topic and s.partition = o.partition
+                    order by s.sampled_at desc limit 1) l
+                left join lateral (
+                    select s.sampled_at from consumer_lag_samples s
+                    where s.consumer_group = o.consumer_group and s.topic = o.topic and s.partition = o.partition and s.high_watermark <= o.next_offset
+                    order by s.sampled_at desc limit 1) c on true
+                left join lateral (
+                    select s.sampled_at from consumer_lag_samples s
+                    where s.consumer_group = o.consumer_group and s.topic = o.topic and s.partition = o.partition
+                    order by s.sampled_at limit 1) f on true
+                where o.consumer_group = $1
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = kafkaOptions.Value.ConsumerGroup });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -110,7 +127,6 @@ public sealed class FreshnessMonitor(
             var behindMessages = reader.IsDBNull(3) ? (long?)null : reader.GetInt64(3);
             var evaluated = At(4);
 
-            // Caught up when last sampled: everything published before that sample is in the read model.
             var dataAsOf = behindMessages == 0 && evaluated is { } e ? Max(e, lastBatch) : lastBatch;
             return new FreshnessSnapshot(now, true, null, kafkaReachable, kafkaDetail, heartbeat, null, null, dataAsOf, behindSeconds, behindMessages);
         }
