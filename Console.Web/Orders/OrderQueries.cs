@@ -63,7 +63,7 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
     public const int MaxPageSize = 500;
 
     /// <summary>Counting stops here: a search's count reads at most this many index entries.</summary>
-    public const int CountCap = 10_000;
+    public const int CountCap = 1_000;
 
     private const string Columns =
         """
@@ -89,20 +89,31 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
 
         await using var page = new NpgsqlCommand { Connection = connection };
         var where = Where(search, page, now);
-        var newest = search.Sort != "oldest";
+        var sort = search.EffectiveSort;
         if (OrderCursor.Parse(after) is { } cursor)
         {
-            where.Add(newest ? "(o.first_seen_at, o.order_id) < (@cursor_at, @cursor_id)" : "(o.first_seen_at, o.order_id) > (@cursor_at, @cursor_id)");
+            where.Add(sort switch
+            {
+                "id" => "o.order_id ~>~ @cursor_id",
+                "oldest" => "(o.first_seen_at, o.order_id) > (@cursor_at, @cursor_id)",
+                _ => "(o.first_seen_at, o.order_id) < (@cursor_at, @cursor_id)",
+            });
             page.Parameters.AddWithValue("cursor_at", cursor.FirstSeenAt);
             page.Parameters.AddWithValue("cursor_id", cursor.OrderId);
         }
 
-        var direction = newest ? "desc" : "asc";
+        // By id, in the order of the id-prefix index (byte order), so a prefix search reads only its own index range.
+        var orderBy = sort switch
+        {
+            "id" => "o.order_id using ~<~",
+            "oldest" => "o.first_seen_at, o.order_id",
+            _ => "o.first_seen_at desc, o.order_id desc",
+        };
         page.CommandText = $"""
             select {Columns}
-            from (select * from orders o {WhereClause(where)} order by o.first_seen_at {direction}, o.order_id {direction} limit @take) o
+            from (select * from orders o {WhereClause(where)} order by {orderBy} limit @take) o
             {DeadLetterJoin}
-            order by o.first_seen_at {direction}, o.order_id {direction}
+            order by {orderBy}
             """;
         page.Parameters.AddWithValue("take", take + 1);
         var items = await ReadSummariesAsync(page, cancellationToken);

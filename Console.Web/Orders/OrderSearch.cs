@@ -46,6 +46,9 @@ public sealed record OrderSearch
 
     public bool IsEmpty => this == new OrderSearch();
 
+    /// <summary>An id search lists its matches by id (what the id index reads in order); otherwise by when first seen.</summary>
+    public string EffectiveSort => Search is not null ? "id" : Sort;
+
     /// <summary>Why the search cannot run, or null: a status or SLA state outside the lists, a time range the wrong way round.</summary>
     public string? Problem() =>
         Status is { Length: > 0 } s && !Statuses.Contains(s) ? $"status must be one of {string.Join(", ", Statuses)}"
