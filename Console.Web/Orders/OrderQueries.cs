@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Sla;
 using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Web.Orders;
@@ -48,7 +50,7 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
 {
     public const int MaxPageSize = 500;
 
-    public static readonly string[] Statuses = ["in-progress", "completed", "expired", "cancelled"];
+    public static readonly string[] Statuses = [.. OrderStatusNames.All];
 
     public async Task<OrderPage> ListAsync(string? search, string? status, int skip, int take, CancellationToken cancellationToken = default)
     {
@@ -61,17 +63,17 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
         }
 
         var now = clock.GetUtcNow();
-        if (status == "breached")
+        if (status == SlaStateNames.Breached)
         {
-            query = query.Where(o => o.Status == "in-progress" && o.SlaState == "breached");
+            query = query.Where(o => o.Status == OrderStatusNames.InProgress && o.SlaState == SlaStateNames.Breached);
         }
-        else if (status == "at-risk")
+        else if (status == SlaStateNames.AtRisk)
         {
-            query = query.Where(o => o.Status == "in-progress" && o.SlaState != "breached" && o.SlaAtRiskAt <= now);
+            query = query.Where(o => o.Status == OrderStatusNames.InProgress && o.SlaState != SlaStateNames.Breached && o.SlaAtRiskAt <= now);
         }
-        else if (status == "on-track")
+        else if (status == SlaStateNames.OnTrack)
         {
-            query = query.Where(o => o.Status == "in-progress" && o.SlaState != "breached" && (o.SlaAtRiskAt == null || o.SlaAtRiskAt > now));
+            query = query.Where(o => o.Status == OrderStatusNames.InProgress && o.SlaState != SlaStateNames.Breached && (o.SlaAtRiskAt == null || o.SlaAtRiskAt > now));
         }
         else if (!string.IsNullOrWhiteSpace(status))
         {
@@ -92,14 +94,14 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var counts = await db.Orders.AsNoTracking().Where(o => o.Status == "in-progress")
-            .Select(o => o.SlaState == "breached" ? "breached" : o.SlaAtRiskAt <= now ? "at-risk" : "on-track")
+        var counts = await db.Orders.AsNoTracking().Where(o => o.Status == OrderStatusNames.InProgress)
+            .Select(o => o.SlaState == SlaStateNames.Breached ? SlaStateNames.Breached : o.SlaAtRiskAt <= now ? SlaStateNames.AtRisk : SlaStateNames.OnTrack)
             .GroupBy(state => state)
             .Select(g => new StatusCount(g.Key, g.Count())).ToListAsync(cancellationToken);
         return SlaStates.Select(s => counts.FirstOrDefault(c => c.Status == s) ?? new StatusCount(s, 0)).ToList();
     }
 
-    public static readonly string[] SlaStates = ["on-track", "at-risk", "breached"];
+    public static readonly string[] SlaStates = [.. SlaStateNames.All];
 
     public async Task<IReadOnlyList<StatusCount>> CountByStatusAsync(CancellationToken cancellationToken = default)
     {
@@ -131,7 +133,9 @@ public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeP
     /// <summary>Orders as the screens and the API show them, their SLA state as of <paramref name="now"/>.</summary>
     private static IQueryable<OrderSummary> Summaries(IQueryable<OrderRow> orders, DateTimeOffset now) =>
         orders.Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
-            o.SlaState == "breached" ? "breached" : o.Status == "in-progress" && o.SlaAtRiskAt <= now ? "at-risk" : "on-track", o.SlaScope, o.SlaDueAt));
+            o.SlaState == SlaStateNames.Breached ? SlaStateNames.Breached
+                : o.Status == OrderStatusNames.InProgress && o.SlaAtRiskAt <= now ? SlaStateNames.AtRisk : SlaStateNames.OnTrack,
+            o.SlaScope, o.SlaDueAt));
 
     private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 }

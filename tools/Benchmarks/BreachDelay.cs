@@ -242,7 +242,7 @@ public static class BreachDelay
             var atRisk = clocks.Min(c => c.AtRiskAt(AtRiskShare));
             copy.StartRow();
             copy.Write(s.OrderId, NpgsqlDbType.Text);
-            copy.Write("in-progress", NpgsqlDbType.Text);
+            copy.Write(OrderStatusNames.InProgress, NpgsqlDbType.Text);
             copy.Write(s.Positions(Workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
             copy.Write(s.LastStep!, NpgsqlDbType.Text);
             copy.WriteNull();
@@ -252,7 +252,7 @@ public static class BreachDelay
             copy.Write(s.LastEventAt, NpgsqlDbType.TimestampTz);
             copy.Write(s.EventCount, NpgsqlDbType.Integer);
             copy.Write(0, NpgsqlDbType.Integer);
-            copy.Write(ProjectionWriter.SlaStateName(atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
+            copy.Write((atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack).ToName(), NpgsqlDbType.Text);
             copy.Write(first.Scope, NpgsqlDbType.Text);
             copy.Write(atRisk, NpgsqlDbType.TimestampTz);
             copy.Write(first.DueAt, NpgsqlDbType.TimestampTz);
@@ -268,7 +268,7 @@ public static class BreachDelay
                 events.Write(e.OrderId, NpgsqlDbType.Text);
                 events.Write(e.Step, NpgsqlDbType.Text);
                 events.Write(e.Service, NpgsqlDbType.Text);
-                events.Write("succeeded", NpgsqlDbType.Text);
+                events.Write(StepOutcomeNames.Succeeded, NpgsqlDbType.Text);
                 events.Write(e.OccurredAt, NpgsqlDbType.TimestampTz);
                 events.Write(s.FirstEventAt, NpgsqlDbType.TimestampTz);
                 events.Write("order-ops", NpgsqlDbType.Text);

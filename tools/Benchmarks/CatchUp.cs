@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 using OrderFlow.Domain.Events;
+using OrderFlow.Domain.Orders;
 using OrderFlow.EmbeddedKafka;
 using OrderFlow.Ingest;
 using OrderFlow.Platform.Hosting;
@@ -163,7 +164,7 @@ public static class CatchUp
         var quarantined = await CountAsync(connection, "select count(*) from quarantined_records");
         var distinct = await CountAsync(connection, "select count(*) from (select distinct topic, partition, \"offset\" from order_events) c");
         var orders = await CountAsync(connection, "select count(*) from orders");
-        var completed = await CountAsync(connection, "select count(*) from orders where status = 'completed'");
+        var completed = await CountAsync(connection, $"select count(*) from orders where status = '{OrderStatusNames.Completed}'");
         var breaches = await CountAsync(connection, "select count(*) from sla_breaches");
         var breachedOrders = await CountAsync(connection, "select count(distinct order_id) from sla_breaches");
         var ok = failed == 0 && watermarks.Sum(w => w.High.Value) == produced && events == produced && distinct == produced && flagged == 0 && quarantined == 0;

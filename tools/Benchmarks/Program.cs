@@ -202,7 +202,7 @@ static async Task<Measured> IdealWriterAsync(PostgresServer postgres, KafkaBroke
             await copy.WriteAsync(e.OrderId, NpgsqlDbType.Text);
             await copy.WriteAsync(e.Step, NpgsqlDbType.Text);
             await copy.WriteAsync(e.Service, NpgsqlDbType.Text);
-            await copy.WriteAsync("succeeded", NpgsqlDbType.Text);
+            await copy.WriteAsync(StepOutcomeNames.Succeeded, NpgsqlDbType.Text);
             await copy.WriteNullAsync();
             await copy.WriteAsync(e.OccurredAt, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync(now, NpgsqlDbType.TimestampTz);
