@@ -5,9 +5,6 @@ using OrderFlow.Domain.Workflow;
 
 namespace OrderFlow.Ingest.Projection;
 
-/// <summary>An order the batch folds events into, with the counts its row must still have.</summary>
-internal sealed record TouchedOrder(CachedOrder Order, int SeenEventCount, int SeenFlaggedCount);
-
 /// <summary>
 /// The orders rows of a batch: a new order's row is copied whole; a known order's row goes through a staging table and
 /// one update that leaves out what never changes (first_seen_at), holds its step arrays only once it finished, and only

@@ -14,6 +14,9 @@ namespace OrderFlow.Ingest.Projection;
 
 public sealed record BatchResult(int Events, int Orders, int Quarantined, int Flagged);
 
+/// <summary>An order the batch folds events into, with the counts its row must still have.</summary>
+internal sealed record TouchedOrder(CachedOrder Order, int SeenEventCount, int SeenFlaggedCount);
+
 /// <summary>
 /// Orders of the batch changed in PostgreSQL since this writer read or cached them: another writer folded events of the
 /// same order (its events on several partitions, or a rebalance in flight). The batch was rolled back; written again, it

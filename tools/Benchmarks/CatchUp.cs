@@ -185,14 +185,7 @@ public static class CatchUp
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
-    private static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
-    {
-        var db = await postgres.CreateDatabaseAsync("catchup");
-        await using var context = new ReadModelDb(new DbContextOptionsBuilder<ReadModelDb>().UseNpgsql(db)
-            .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
-        await context.Database.MigrateAsync();
-        return db;
-    }
+    private static Task<string> MigratedDatabaseAsync(PostgresServer postgres) => BenchDatabase.MigratedAsync(postgres, "catchup");
 
     /// <summary>
     /// Orders placed at a steady rate, each going through its lifecycle; slot n (time n / orders-per-second) carries

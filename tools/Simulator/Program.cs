@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using OrderFlow.Simulator;
 using OrderFlow.Simulator.Services;
 

@@ -1,7 +1,3 @@
-using Confluent.Kafka;
-using Microsoft.Extensions.Options;
-using OrderFlow.Domain.Events;
-
 namespace OrderFlow.Simulator.Services;
 
 /// <summary>

@@ -1,8 +1,4 @@
 using System.Globalization;
-using Confluent.Kafka;
-using Microsoft.Extensions.Options;
-using OrderFlow.Domain.Control;
-using OrderFlow.Domain.Events;
 
 namespace OrderFlow.Simulator.Services;
 

@@ -1,9 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Confluent.Kafka;
-using Microsoft.Extensions.Options;
-using OrderFlow.Domain.Control;
-using OrderFlow.Domain.Events;
 
 namespace OrderFlow.Simulator.Services;
 

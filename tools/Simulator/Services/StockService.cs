@@ -1,7 +1,3 @@
-using Confluent.Kafka;
-using Microsoft.Extensions.Options;
-using OrderFlow.Domain.Events;
-
 namespace OrderFlow.Simulator.Services;
 
 /// <summary>Reserves stock for placed orders (unless stalled) and releases it when the order expires or is cancelled.</summary>
