@@ -12,14 +12,8 @@ public static class IngestServices
     public static WebApplicationBuilder AddIngestServices(this WebApplicationBuilder builder)
     {
         builder.AddPlatformServices();
-        builder.Services.AddOptions<ProjectionOptions>()
-            .Bind(builder.Configuration.GetSection(ProjectionOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddOptions<SlaOptions>()
-            .Bind(builder.Configuration.GetSection(SlaOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddValidatedOptions<ProjectionOptions>(ProjectionOptions.Section);
+        builder.AddValidatedOptions<SlaOptions>(SlaOptions.Section);
         builder.Services.AddSingleton<ProjectionMetrics>();
         builder.Services.AddSingleton<ProjectionWriter>();
         builder.Services.AddHostedService<OperationalEventConsumer>();
@@ -27,17 +21,11 @@ public static class IngestServices
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionBacklog>());
         builder.Services.AddSingleton<SlaWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SlaWatcher>());
-        builder.Services.AddOptions<OutboxOptions>()
-            .Bind(builder.Configuration.GetSection(OutboxOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddValidatedOptions<OutboxOptions>(OutboxOptions.Section);
         builder.Services.AddHostedService<OutboxPublisher>();
         builder.Services.AddSingleton<DeadLetterWriter>();
         builder.Services.AddHostedService<DeadLetterConsumer>();
-        builder.Services.AddOptions<LagOptions>()
-            .Bind(builder.Configuration.GetSection(LagOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddValidatedOptions<LagOptions>(LagOptions.Section);
         builder.Services.AddHostedService<ConsumerLagSampler>();
         return builder;
     }

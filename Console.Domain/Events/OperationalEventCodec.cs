@@ -21,7 +21,7 @@ public static class OperationalEventCodec
             w.WriteString("orderId", e.OrderId);
             w.WriteString("step", e.Step);
             w.WriteString("service", e.Service);
-            w.WriteString("outcome", e.Outcome == StepOutcome.Succeeded ? "succeeded" : "failed");
+            w.WriteString("outcome", e.Outcome.ToName());
             if (e.Reason is not null)
             {
                 w.WriteString("reason", e.Reason);
@@ -106,8 +106,8 @@ public static class OperationalEventCodec
         StepOutcome outcome;
         switch (outcomeText)
         {
-            case "succeeded": outcome = StepOutcome.Succeeded; break;
-            case "failed": outcome = StepOutcome.Failed; break;
+            case StepOutcomeNames.Succeeded: outcome = StepOutcome.Succeeded; break;
+            case StepOutcomeNames.Failed: outcome = StepOutcome.Failed; break;
             default:
                 error = "outcome must be \"succeeded\" or \"failed\"";
                 return false;

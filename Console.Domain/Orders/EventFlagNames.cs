@@ -1,17 +1,29 @@
 namespace OrderFlow.Domain.Orders;
 
+/// <summary>Event flags as the read model (order_events.flags), the JSON API and the screens name them.</summary>
 public static class EventFlagNames
 {
+    public const string Duplicate = "duplicate";
+    public const string Late = "late";
+    public const string AfterTerminal = "after-terminal";
+    public const string UnknownStep = "unknown-step";
+    public const string Repeated = "repeated";
+    public const string SkippedDependencies = "skipped-dependencies";
+    public const string NothingToCompensate = "nothing-to-compensate";
+
     private static readonly (EventFlags Flag, string Name)[] Names =
     [
-        (EventFlags.Duplicate, "duplicate"),
-        (EventFlags.Late, "late"),
-        (EventFlags.AfterTerminal, "after-terminal"),
-        (EventFlags.UnknownStep, "unknown-step"),
-        (EventFlags.Repeated, "repeated"),
-        (EventFlags.SkippedDependencies, "skipped-dependencies"),
-        (EventFlags.NothingToCompensate, "nothing-to-compensate"),
+        (EventFlags.Duplicate, Duplicate),
+        (EventFlags.Late, Late),
+        (EventFlags.AfterTerminal, AfterTerminal),
+        (EventFlags.UnknownStep, UnknownStep),
+        (EventFlags.Repeated, Repeated),
+        (EventFlags.SkippedDependencies, SkippedDependencies),
+        (EventFlags.NothingToCompensate, NothingToCompensate),
     ];
+
+    /// <summary>Every flag name, in the order of the flags.</summary>
+    public static IReadOnlyList<string> All { get; } = Names.Select(n => n.Name).ToArray();
 
     /// <summary>The flags as the lower-case names used in the read model and the JSON API.</summary>
     public static string[] ToNames(this EventFlags flags) =>

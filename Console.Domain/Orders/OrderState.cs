@@ -31,52 +31,76 @@ public enum EventFlags
     NothingToCompensate = 64,
 }
 
+/// <summary>How a step of an order went so far. Changed only by the fold of its order (<see cref="OrderState.Apply"/>).</summary>
 public sealed class StepProgress
 {
-    public int Succeeded { get; set; }
+    public int Succeeded { get; private set; }
 
-    public int Failed { get; set; }
+    public int Failed { get; private set; }
 
-    public DateTimeOffset? SucceededAt { get; set; }
+    public DateTimeOffset? SucceededAt { get; private set; }
 
-    public DateTimeOffset? LastFailedAt { get; set; }
+    public DateTimeOffset? LastFailedAt { get; private set; }
 
-    public string? LastFailureReason { get; set; }
+    public string? LastFailureReason { get; private set; }
+
+    internal void Succeed(DateTimeOffset at)
+    {
+        Succeeded++;
+        SucceededAt = SucceededAt is { } earlier && earlier <= at ? earlier : at;
+    }
+
+    internal void Fail(DateTimeOffset at, string? reason)
+    {
+        Failed++;
+        if (LastFailedAt is null || at >= LastFailedAt)
+        {
+            LastFailedAt = at;
+            LastFailureReason = reason;
+        }
+    }
 }
 
-/// <summary>An order as the fold of its operational events. Mutated only through Apply.</summary>
+/// <summary>
+/// An order as the fold of its operational events: created for an order id, then changed only by <see cref="Apply"/>.
+/// What it exposes is read-only, so an order the projection keeps in memory for long cannot be changed beside the fold.
+/// </summary>
 public sealed class OrderState
 {
-    public required string OrderId { get; init; }
-
-    public OrderStatus Status { get; set; } = OrderStatus.InProgress;
-
-    public DateTimeOffset? PlacedAt { get; set; }
-
-    public DateTimeOffset FirstEventAt { get; set; }
-
-    public DateTimeOffset LastEventAt { get; set; }
-
-    public string? LastStep { get; set; }
-
-    public string? TerminalStep { get; set; }
-
-    public DateTimeOffset? TerminalAt { get; set; }
-
-    public int EventCount { get; set; }
-
     // Sized for a whole order up front: the projection keeps orders in memory for long, and growing them later costs
     // the garbage collector more than the few bytes reserved now (docs/benchmarks.md).
-    public Dictionary<string, StepProgress> Steps { get; init; } = new(8, StringComparer.Ordinal);
+    private readonly Dictionary<string, StepProgress> _steps = new(8, StringComparer.Ordinal);
+    private readonly List<string> _unexpectedSteps = [];
+    private readonly Dictionary<string, DateTimeOffset> _compensated = [];
+    private readonly HashSet<Guid> _seenEventIds = new(8);
+    private int _failures;
 
-    public List<string> UnexpectedSteps { get; init; } = [];
+    public required string OrderId { get; init; }
+
+    public OrderStatus Status { get; private set; } = OrderStatus.InProgress;
+
+    public DateTimeOffset? PlacedAt { get; private set; }
+
+    public DateTimeOffset FirstEventAt { get; private set; }
+
+    public DateTimeOffset LastEventAt { get; private set; }
+
+    public string? LastStep { get; private set; }
+
+    public string? TerminalStep { get; private set; }
+
+    public DateTimeOffset? TerminalAt { get; private set; }
+
+    public int EventCount { get; private set; }
+
+    public IReadOnlyDictionary<string, StepProgress> Steps => _steps;
+
+    public IReadOnlyList<string> UnexpectedSteps => _unexpectedSteps;
 
     /// <summary>Workflow steps undone by a succeeded compensation step, with the earliest compensation's event time.</summary>
-    public Dictionary<string, DateTimeOffset> Compensated { get; } = [];
+    public IReadOnlyDictionary<string, DateTimeOffset> Compensated => _compensated;
 
-    public HashSet<Guid> SeenEventIds { get; init; } = new(8);
-
-    private int _failures;
+    public IReadOnlySet<Guid> SeenEventIds => _seenEventIds;
 
     public bool IsTerminal => Status != OrderStatus.InProgress;
 
@@ -101,7 +125,7 @@ public sealed class OrderState
         }
 
         var flags = EventFlags.None;
-        if (!SeenEventIds.Add(e.EventId))
+        if (!_seenEventIds.Add(e.EventId))
         {
             return EventFlags.Duplicate;
         }
@@ -136,9 +160,9 @@ public sealed class OrderState
         if (role is null)
         {
             flags |= EventFlags.UnknownStep;
-            if (!afterTerminal && !UnexpectedSteps.Contains(step))
+            if (!afterTerminal && !_unexpectedSteps.Contains(step))
             {
-                UnexpectedSteps.Add(step);
+                _unexpectedSteps.Add(step);
             }
         }
 
@@ -179,8 +203,7 @@ public sealed class OrderState
                     flags |= EventFlags.SkippedDependencies;
                 }
 
-                progress.Succeeded++;
-                progress.SucceededAt = Earliest(progress.SucceededAt, e.OccurredAt);
+                progress.Succeed(e.OccurredAt);
                 if (definition.After.Count == 0)
                 {
                     PlacedAt = Earliest(PlacedAt, e.OccurredAt);
@@ -222,26 +245,20 @@ public sealed class OrderState
             flags |= EventFlags.NothingToCompensate;
         }
 
-        progress.Succeeded++;
-        progress.SucceededAt = Earliest(progress.SucceededAt, e.OccurredAt);
-        Compensated[compensated] = Earliest(Compensated.TryGetValue(compensated, out var at) ? at : null, e.OccurredAt);
+        progress.Succeed(e.OccurredAt);
+        _compensated[compensated] = Earliest(_compensated.TryGetValue(compensated, out var at) ? at : null, e.OccurredAt);
         return flags;
     }
 
-    private StepProgress Progress(string step) => Steps.TryGetValue(step, out var p) ? p : Steps[step] = new StepProgress();
+    private StepProgress Progress(string step) => _steps.TryGetValue(step, out var p) ? p : _steps[step] = new StepProgress();
 
     private void RecordFailure(StepProgress progress, OperationalEvent e)
     {
         _failures++;
-        progress.Failed++;
-        if (progress.LastFailedAt is null || e.OccurredAt >= progress.LastFailedAt)
-        {
-            progress.LastFailedAt = e.OccurredAt;
-            progress.LastFailureReason = e.Reason;
-        }
+        progress.Fail(e.OccurredAt, e.Reason);
     }
 
-    public bool HasSucceeded(string step) => Steps.TryGetValue(step, out var p) && p.Succeeded > 0;
+    public bool HasSucceeded(string step) => _steps.TryGetValue(step, out var p) && p.Succeeded > 0;
 
     private bool AllSucceeded(IReadOnlyList<string> steps)
     {
@@ -283,7 +300,7 @@ public sealed class OrderState
             .Select(s => s.Name)
             .ToList();
 
-    public IReadOnlyList<string> RepeatedSteps() => Steps.Where(kv => kv.Value.Succeeded > 1).Select(kv => kv.Key).ToList();
+    public IReadOnlyList<string> RepeatedSteps() => _steps.Where(kv => kv.Value.Succeeded > 1).Select(kv => kv.Key).ToList();
 
     /// <summary>The most recent failure that has not been followed by a success of the same step.</summary>
     public (string Step, string? Reason)? OpenFailure()
@@ -296,7 +313,7 @@ public sealed class OrderState
 
         (string Step, string? Reason)? open = null;
         DateTimeOffset? latest = null;
-        foreach (var (step, progress) in Steps)
+        foreach (var (step, progress) in _steps)
         {
             if (progress.Failed > 0 && progress.Succeeded == 0 && (open is null || progress.LastFailedAt > latest))
             {
@@ -324,7 +341,7 @@ public sealed class OrderState
         DateTimeOffset? latest = null;
         foreach (var after in step.After)
         {
-            if (!Steps.TryGetValue(after, out var progress) || progress.Succeeded == 0)
+            if (!_steps.TryGetValue(after, out var progress) || progress.Succeeded == 0)
             {
                 return null;
             }
@@ -338,10 +355,10 @@ public sealed class OrderState
     /// <summary>Every workflow step that has succeeded, in workflow order, with when it became ready and first succeeded.</summary>
     public IReadOnlyList<StepTiming> StepTimings(WorkflowDefinition workflow)
     {
-        var timings = new List<StepTiming>(Steps.Count);
+        var timings = new List<StepTiming>(_steps.Count);
         foreach (var step in workflow.Steps)
         {
-            if (Steps.TryGetValue(step.Name, out var progress) && progress.SucceededAt is { } succeededAt)
+            if (_steps.TryGetValue(step.Name, out var progress) && progress.SucceededAt is { } succeededAt)
             {
                 timings.Add(new StepTiming(step.Name, ReadySince(step), succeededAt));
             }

@@ -52,6 +52,28 @@ public static class SlaEvaluation
         return clocks;
     }
 
+    /// <summary>
+    /// What the read model keeps of an order's clocks as an event moves it on: at-risk or on-track now (never breached:
+    /// the SLA watcher declares breaches, so each one is recorded, and expired, exactly once), the earliest deadline, and
+    /// when the first clock turns at-risk (readers compare that with the time they read: decision 0011).
+    /// </summary>
+    public static SlaSummary Summarize(OrderState order, WorkflowDefinition workflow, IReadOnlyList<string> positions, DateTimeOffset now, double atRiskShare)
+    {
+        // Loops, not queries: the projection asks this of every order of every batch.
+        var atRisk = false;
+        SlaClock? next = null;
+        DateTimeOffset? atRiskAt = null;
+        foreach (var clock in Clocks(order, workflow, positions))
+        {
+            atRisk |= clock.StateAt(now, atRiskShare) >= SlaState.AtRisk;
+            next = next is null || clock.DueAt < next.DueAt ? clock : next;
+            var turns = clock.AtRiskAt(atRiskShare);
+            atRiskAt = atRiskAt is null || turns < atRiskAt ? turns : atRiskAt;
+        }
+
+        return new SlaSummary(atRisk ? SlaState.AtRisk : SlaState.OnTrack, next, atRiskAt);
+    }
+
     /// <summary>The worst state over all clocks of the order now.</summary>
     public static SlaState StateAt(OrderState order, WorkflowDefinition workflow, DateTimeOffset now, double atRiskShare) =>
         Clocks(order, workflow).Select(c => c.StateAt(now, atRiskShare)).DefaultIfEmpty(SlaState.OnTrack).Max();
@@ -72,6 +94,9 @@ public static class SlaEvaluation
             clocks.Where(c => c.DueAt > now).OrderBy(c => c.DueAt).FirstOrDefault());
     }
 }
+
+/// <summary>An order's clocks as the read model keeps them (orders.sla_state, sla_scope, sla_at_risk_at, sla_due_at).</summary>
+public readonly record struct SlaSummary(SlaState State, SlaClock? Next, DateTimeOffset? AtRiskAt);
 
 /// <summary>What an order's clocks say at one moment: those breached by then, and the next one to come due.</summary>
 public sealed record SlaDue(IReadOnlyList<SlaClock> Breached, SlaClock? Next);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -48,7 +47,7 @@ public sealed class DeadLetterWriter(NpgsqlDataSource dataSource, IOptions<Kafka
                 await WriteNullableAsync(rows, KafkaTimestamp(message.Timestamp), NpgsqlDbType.TimestampTz, cancellationToken);
                 await WriteNullableAsync(rows, message.Key, NpgsqlDbType.Bytea, cancellationToken);
                 await WriteNullableAsync(rows, message.Value, NpgsqlDbType.Bytea, cancellationToken);
-                await rows.WriteAsync(ProjectionWriter.HeadersJson(message.Headers), NpgsqlDbType.Jsonb, cancellationToken);
+                await rows.WriteAsync(StoredHeaders.From(message.Headers).ToJson(), NpgsqlDbType.Jsonb, cancellationToken);
                 await WriteNullableAsync(rows, origin.SourceTopic, NpgsqlDbType.Text, cancellationToken);
                 await WriteNullableAsync(rows, origin.SourcePartition, NpgsqlDbType.Integer, cancellationToken);
                 await WriteNullableAsync(rows, origin.SourceOffset, NpgsqlDbType.Bigint, cancellationToken);
@@ -61,12 +60,7 @@ public sealed class DeadLetterWriter(NpgsqlDataSource dataSource, IOptions<Kafka
             await rows.CompleteAsync(cancellationToken);
         }
 
-        await using (var notify = new NpgsqlCommand("select pg_notify(@channel, @payload)", connection))
-        {
-            notify.Parameters.AddWithValue("channel", ReadModelDb.ChangesChannel);
-            notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = 0, orders = 0, quarantined = 0, deadLetters = batch.Count }));
-            await notify.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await new ChangeNotification { DeadLetters = batch.Count }.SendAsync(connection, transaction, cancellationToken);
 
         await transaction.CommitAsync(cancellationToken);
         return batch.Count;

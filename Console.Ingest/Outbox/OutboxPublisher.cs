@@ -1,8 +1,8 @@
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OrderFlow.Platform.Kafka;
+using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Ingest.Outbox;
 
@@ -74,7 +74,7 @@ public sealed class OutboxPublisher(
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3), ParseHeaders(reader.GetString(4))));
+                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3), StoredHeaders.Parse(reader.GetString(4)).ToKafka()));
             }
         }
 
@@ -116,20 +116,4 @@ public sealed class OutboxPublisher(
         _lastPrune = now;
         return pruned;
     }
-
-    /// <summary>The outbox stores headers as [{"key": name, "value": base64 or null}], the same shape as quarantined and dead-letter records.</summary>
-    public static Headers ParseHeaders(string json)
-    {
-        var headers = new Headers();
-        foreach (var header in JsonSerializer.Deserialize<List<StoredHeader>>(json) ?? [])
-        {
-            headers.Add(header.Key, header.Value is null ? null : Convert.FromBase64String(header.Value));
-        }
-
-        return headers;
-    }
-
-    private sealed record StoredHeader(
-        [property: System.Text.Json.Serialization.JsonPropertyName("key")] string Key,
-        [property: System.Text.Json.Serialization.JsonPropertyName("value")] string? Value);
 }

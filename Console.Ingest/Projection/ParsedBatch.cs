@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using OrderFlow.Domain.Events;
 using OrderFlow.Domain.Workflow;
+using OrderFlow.Ingest.Consuming;
 
 namespace OrderFlow.Ingest.Projection;
 
@@ -9,7 +10,7 @@ public readonly record struct ParsedEvent(ConsumeResult<byte[]?, byte[]?> Record
 public readonly record struct QuarantinedRecord(ConsumeResult<byte[]?, byte[]?> Record, string Error);
 
 /// <summary>The records of one batch, read as events or poison; parsed on the consume thread so the writer only folds and writes.</summary>
-public sealed class ParsedBatch
+public sealed class ParsedBatch : IConsumedBatch
 {
     private ParsedBatch(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> records) => Records = records;
 

@@ -1,12 +1,12 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
-using OrderFlow.Domain.Events;
+using OrderFlow.Domain.Orders;
 using OrderFlow.Domain.Sla;
 using OrderFlow.Domain.Workflow;
-using OrderFlow.Ingest.Projection;
+using OrderFlow.Ingest.Orders;
 using OrderFlow.Platform.Kafka;
+using OrderFlow.Platform.Outbox;
 using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Ingest.Sla;
@@ -33,16 +33,14 @@ public sealed class SlaWatcher(
     TimeProvider clock,
     ILogger<SlaWatcher> logger) : BackgroundService
 {
-    public const string Service = "order-flow-console";
-
     /// <summary>Due orders handled per transaction, so a backlog of breaches (Ingest was down) never holds one huge lock.</summary>
     internal const int DueChunk = 5000;
 
     // The watch time is a lower bound of the deadline (decision 0013): a row can come up here before its deadline, when an
     // event moved it on to a later one; it is then only watched again at that deadline.
     internal const string DueSql =
-        """
-        select order_id, sla_scope, sla_due_at, status = 'in-progress' from orders
+        $"""
+        select order_id, sla_scope, sla_due_at, status = '{OrderStatusNames.InProgress}' from orders
         where sla_watch_at <= @now
         order by sla_watch_at
         limit @limit
@@ -58,8 +56,8 @@ public sealed class SlaWatcher(
         """;
 
     internal const string AdvanceSql =
-        """
-        update orders o set sla_state = case when n.breached then 'breached' else o.sla_state end,
+        $"""
+        update orders o set sla_state = case when n.breached then '{SlaStateNames.Breached}' else o.sla_state end,
             sla_scope = n.scope, sla_due_at = n.due_at, sla_watch_at = n.watch_at
         from unnest(@orders, @breached, @scopes, @dues, @watches) as n(order_id, breached, scope, due_at, watch_at)
         where o.order_id = n.order_id
@@ -176,10 +174,7 @@ public sealed class SlaWatcher(
         var stored = new Dictionary<string, StoredOrder>();
         if (watched.Count > 0)
         {
-            await using var command = new NpgsqlCommand(StoredOrders.Sql, connection, transaction);
-            command.Parameters.AddWithValue("ids", watched.Select(w => w.OrderId).ToArray());
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            stored = await StoredOrders.ReadAsync(reader, workflow, cancellationToken);
+            stored = await StoredOrders.ReadAsync(connection, transaction, watched.Select(w => w.OrderId), workflow, cancellationToken);
         }
 
         var breaches = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
@@ -228,48 +223,18 @@ public sealed class SlaWatcher(
             // The first clock that breached names the reason; the outbox dedupe key keeps it to one expiry per order.
             foreach (var first in recorded.GroupBy(r => r.OrderId).Select(g => g.MinBy(r => r.DueAt)))
             {
-                expired += await QueueExpiryAsync(connection, transaction, first.OrderId, $"{first.Scope} SLA breached (due {first.DueAt:O})", now, cancellationToken);
+                var expiry = OutboxMessage.For(SlaExpiry.Event(first.OrderId, SlaExpiry.Reason(first.Scope, first.DueAt), now), kafka.Value.OperationalTopic, SlaExpiry.DedupeKey(first.OrderId));
+                expired += await OutboxQueue.EnqueueAsync(connection, transaction, expiry, now, cancellationToken) ? 1 : 0;
             }
         }
 
-        await NotifyAsync(connection, transaction, watched.Count, cancellationToken);
+        if (watched.Count > 0)
+        {
+            var ids = watched.Select(w => w.OrderId).ToList();
+            await new ChangeNotification { Orders = ids.Count, OrderIds = ids, Sla = ids.Count }.SendAsync(connection, transaction, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return (next.Count, recorded.Count, expired);
     }
-
-    private static async Task NotifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int orders, CancellationToken cancellationToken)
-    {
-        if (orders == 0)
-        {
-            return;
-        }
-
-        await using var notify = new NpgsqlCommand("select pg_notify(@channel, @payload)", connection, transaction);
-        notify.Parameters.AddWithValue("channel", ReadModelDb.ChangesChannel);
-        notify.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new { events = 0, orders, quarantined = 0 }));
-        await notify.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>Queues the order-expired event once per order: the dedupe key and a name-based event id make a repeat a no-op.</summary>
-    internal async Task<int> QueueExpiryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string orderId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var e = new OperationalEvent(ExpiryEventId(orderId), orderId, "order-expired", Service, StepOutcome.Succeeded, reason, now,
-            OperationalEvent.CurrentSchemaVersion, JsonSerializer.Serialize(new { expiredBy = Service }));
-        await using var command = new NpgsqlCommand(
-            """
-            insert into outbox (topic, key, value, headers, dedupe_key, created_at)
-            values (@topic, @key, @value, '[]', @dedupe, @now)
-            on conflict (dedupe_key) do nothing
-            """,
-            connection, transaction);
-        command.Parameters.AddWithValue("topic", kafka.Value.OperationalTopic);
-        command.Parameters.AddWithValue("key", orderId);
-        command.Parameters.AddWithValue("value", OperationalEventCodec.Serialize(e));
-        command.Parameters.AddWithValue("dedupe", "expire:" + orderId);
-        command.Parameters.AddWithValue("now", now);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>The same order always gets the same expiry event id, so even a re-published record folds as a duplicate.</summary>
-    public static Guid ExpiryEventId(string orderId) => NameBasedEventId.For("order-expired", orderId);
 }

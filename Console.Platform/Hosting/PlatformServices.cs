@@ -20,6 +20,17 @@ namespace OrderFlow.Platform.Hosting;
 
 public static class PlatformServices
 {
+    /// <summary>Options bound from a configuration section, validated by their attributes when the app starts.</summary>
+    public static IHostApplicationBuilder AddValidatedOptions<TOptions>(this IHostApplicationBuilder builder, string section)
+        where TOptions : class
+    {
+        builder.Services.AddOptions<TOptions>()
+            .Bind(builder.Configuration.GetSection(section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        return builder;
+    }
+
     /// <summary>Logging, validated Kafka options, the PostgreSQL read model and the health checks shared by Ingest and Web.</summary>
     public static IHostApplicationBuilder AddPlatformServices(this IHostApplicationBuilder builder)
     {
@@ -52,10 +63,7 @@ public static class PlatformServices
         builder.Services.AddSingleton<IValidateOptions<WorkflowOptions>, WorkflowOptionsValidator>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<WorkflowOptions>>().Value.ToDefinition());
 
-        builder.Services.AddOptions<KafkaOptions>()
-            .Bind(builder.Configuration.GetSection(KafkaOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddValidatedOptions<KafkaOptions>(KafkaOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<KafkaProbe>();
 

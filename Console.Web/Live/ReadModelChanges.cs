@@ -1,11 +1,19 @@
-using System.Text.Json;
 using Npgsql;
 using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Web.Live;
 
-/// <summary>One projection batch committed by Console.Ingest (the payload of its PostgreSQL NOTIFY).</summary>
-public sealed record ReadModelChange(int Events, int Orders, int Quarantined);
+/// <summary>One write committed by Console.Ingest (the payload of its PostgreSQL NOTIFY, read by <see cref="ChangeNotification.Parse"/>).</summary>
+public sealed record ReadModelChange(int Events, int Orders, int Quarantined)
+{
+    public int DeadLetters => Notification.DeadLetters;
+
+    /// <summary>Everything the notification says: the changed orders' ids, dead letters, SLA, lag, actions.</summary>
+    public ChangeNotification Notification { get; init; } = ChangeNotification.Anything;
+
+    public static ReadModelChange From(ChangeNotification notification) =>
+        new(notification.Events, notification.Orders, notification.Quarantined) { Notification = notification };
+}
 
 /// <summary>Fans read-model changes out to the open screens. Components subscribe after first render and dispose the subscription.</summary>
 public sealed class ReadModelChanges
@@ -57,14 +65,14 @@ public sealed class ReadModelChangeListener(NpgsqlDataSource dataSource, ReadMod
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) => changes.Publish(Parse(e.Payload));
+                connection.Notification += (_, e) => changes.Publish(ReadModelChange.From(ChangeNotification.Parse(e.Payload)));
                 await using (var listen = new NpgsqlCommand($"listen {ReadModelDb.ChangesChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 // Something may have changed while we were not listening.
-                changes.Publish(new ReadModelChange(0, 0, 0));
+                changes.Publish(ReadModelChange.From(ChangeNotification.Anything));
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     await connection.WaitAsync(stoppingToken);
@@ -79,20 +87,6 @@ public sealed class ReadModelChangeListener(NpgsqlDataSource dataSource, ReadMod
                 logger.LogWarning("Live updates paused, PostgreSQL listen failed: {Message}", ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
-        }
-    }
-
-    private static ReadModelChange Parse(string payload)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(payload);
-            var root = doc.RootElement;
-            return new ReadModelChange(root.GetProperty("events").GetInt32(), root.GetProperty("orders").GetInt32(), root.GetProperty("quarantined").GetInt32());
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return new ReadModelChange(0, 0, 0);
         }
     }
 }

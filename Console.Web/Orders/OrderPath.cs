@@ -51,7 +51,7 @@ public sealed record OrderPath(IReadOnlyList<PathStep> Steps, IReadOnlyList<SlaC
     public static OrderPath Build(WorkflowDefinition workflow, IEnumerable<OrderEventView> events, string orderId, DateTimeOffset now, double atRiskShare)
     {
         var ordered = events.OrderBy(e => e.Id).Select(e => new OperationalEvent(
-            e.EventId, orderId, e.Step, e.Service, e.Outcome == "failed" ? StepOutcome.Failed : StepOutcome.Succeeded, e.Reason, e.OccurredAt,
+            e.EventId, orderId, e.Step, e.Service, e.Outcome == StepOutcomeNames.Failed ? StepOutcome.Failed : StepOutcome.Succeeded, e.Reason, e.OccurredAt,
             OperationalEvent.CurrentSchemaVersion, e.Attributes.GetRawText())).ToList();
         var state = ordered.Count == 0 ? new OrderState { OrderId = orderId } : OrderState.Fold(workflow, ordered);
         var positions = state.Positions(workflow);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using OrderFlow.Domain.Sla;
 
 namespace OrderFlow.Web.Orders;
 
@@ -214,13 +215,13 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
 
         switch (search.Sla)
         {
-            case "breached":
+            case SlaStateNames.Breached:
                 where.Add("o.status = 'in-progress' and o.sla_state = 'breached'");
                 break;
-            case "at-risk":
+            case SlaStateNames.AtRisk:
                 where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
                 break;
-            case "on-track":
+            case SlaStateNames.OnTrack:
                 where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and (o.sla_at_risk_at is null or o.sla_at_risk_at > @now)");
                 break;
         }

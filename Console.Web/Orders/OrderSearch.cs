@@ -1,5 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.WebUtilities;
+using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Sla;
 
 namespace OrderFlow.Web.Orders;
 
@@ -9,9 +11,9 @@ namespace OrderFlow.Web.Orders;
 /// </summary>
 public sealed record OrderSearch
 {
-    public static readonly string[] Statuses = ["in-progress", "completed", "expired", "cancelled"];
+    public static readonly string[] Statuses = [.. OrderStatusNames.All];
 
-    public static readonly string[] SlaStates = ["on-track", "at-risk", "breached"];
+    public static readonly string[] SlaStates = [.. SlaStateNames.All];
 
     public static readonly string[] Sorts = ["newest", "oldest"];
 

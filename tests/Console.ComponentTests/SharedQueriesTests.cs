@@ -67,3 +67,23 @@ public sealed class SharedQueriesTests
         Assert.Equal(2, value);
     }
 }
+
+/// <summary>A page re-queries only for changes to what it shows.</summary>
+public sealed class ChangeFiltersTests
+{
+    [Fact]
+    public void An_order_page_hears_its_own_order_a_list_any_order_and_an_overfull_notification_concerns_every_order()
+    {
+        var other = new OrderFlow.Platform.ReadModel.ChangeNotification { Events = 1, Orders = 1, OrderIds = ["ORD-2"] };
+        var mine = other with { OrderIds = ["ORD-1"] };
+        var notAllNamed = other with { Orders = 3 };
+
+        Assert.False(ChangeFilters.Order("ORD-1")(other));
+        Assert.True(ChangeFilters.Order("ORD-1")(mine));
+        Assert.True(ChangeFilters.Order("ORD-1")(notAllNamed));
+        Assert.True(ChangeFilters.Orders(other));
+        Assert.False(ChangeFilters.DeadLetters(other));
+        Assert.True(ChangeFilters.DeadLetters(new OrderFlow.Platform.ReadModel.ChangeNotification { DeadLetters = 1 }));
+        Assert.False(ChangeFilters.Quarantine(other));
+    }
+}

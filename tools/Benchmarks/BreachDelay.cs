@@ -27,15 +27,18 @@ public static class BreachDelay
 {
     private const double AtRiskShare = 0.8;
 
+    private static readonly Dictionary<string, TimeSpan> DaysLongSlas = new()
+    {
+        ["order-placed"] = TimeSpan.FromMinutes(5),
+        ["payment-authorized"] = TimeSpan.FromMinutes(30),
+        ["stock-reserved"] = TimeSpan.FromHours(1),
+        ["shipped"] = TimeSpan.FromHours(24),
+        ["order-completed"] = TimeSpan.FromHours(2),
+    };
+
     /// <summary>A shop whose orders take days, so a million of them are in flight at once (about 6 orders a second over 48 h).</summary>
     private static readonly WorkflowDefinition Workflow = new(
-        [
-            new("order-placed", [], TimeSpan.FromMinutes(5)),
-            new("payment-authorized", ["order-placed"], TimeSpan.FromMinutes(30)),
-            new("stock-reserved", ["order-placed"], TimeSpan.FromHours(1)),
-            new("shipped", ["stock-reserved"], TimeSpan.FromHours(24)),
-            new("order-completed", ["shipped", "payment-authorized"], TimeSpan.FromHours(2)),
-        ],
+        WorkflowDefinition.Default.Steps.Select(s => s with { Sla = DaysLongSlas[s.Name] }).ToList(),
         TimeSpan.FromHours(48),
         WorkflowDefinition.Default.TerminalSteps);
 
@@ -242,7 +245,7 @@ public static class BreachDelay
             var atRisk = clocks.Min(c => c.AtRiskAt(AtRiskShare));
             copy.StartRow();
             copy.Write(s.OrderId, NpgsqlDbType.Text);
-            copy.Write("in-progress", NpgsqlDbType.Text);
+            copy.Write(OrderStatusNames.InProgress, NpgsqlDbType.Text);
             copy.Write(s.Positions(Workflow).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
             copy.Write(s.LastStep!, NpgsqlDbType.Text);
             copy.WriteNull();
@@ -252,7 +255,7 @@ public static class BreachDelay
             copy.Write(s.LastEventAt, NpgsqlDbType.TimestampTz);
             copy.Write(s.EventCount, NpgsqlDbType.Integer);
             copy.Write(0, NpgsqlDbType.Integer);
-            copy.Write(ProjectionWriter.SlaStateName(atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack), NpgsqlDbType.Text);
+            copy.Write((atRisk <= now ? SlaState.AtRisk : SlaState.OnTrack).ToName(), NpgsqlDbType.Text);
             copy.Write(first.Scope, NpgsqlDbType.Text);
             copy.Write(atRisk, NpgsqlDbType.TimestampTz);
             copy.Write(first.DueAt, NpgsqlDbType.TimestampTz);
@@ -268,7 +271,7 @@ public static class BreachDelay
                 events.Write(e.OrderId, NpgsqlDbType.Text);
                 events.Write(e.Step, NpgsqlDbType.Text);
                 events.Write(e.Service, NpgsqlDbType.Text);
-                events.Write("succeeded", NpgsqlDbType.Text);
+                events.Write(StepOutcomeNames.Succeeded, NpgsqlDbType.Text);
                 events.Write(e.OccurredAt, NpgsqlDbType.TimestampTz);
                 events.Write(s.FirstEventAt, NpgsqlDbType.TimestampTz);
                 events.Write("order-ops", NpgsqlDbType.Text);
@@ -283,14 +286,7 @@ public static class BreachDelay
         await events.CompleteAsync();
     }
 
-    private static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
-    {
-        var db = await postgres.CreateDatabaseAsync("breach");
-        await using var context = new ReadModelDb(new DbContextOptionsBuilder<ReadModelDb>().UseNpgsql(db)
-            .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
-        await context.Database.MigrateAsync();
-        return db;
-    }
+    private static Task<string> MigratedDatabaseAsync(PostgresServer postgres) => BenchDatabase.MigratedAsync(postgres, "breach");
 
     private sealed record OrderRow(OrderState State, IReadOnlyList<SlaClock> Clocks, IReadOnlyList<OperationalEvent> Events)
     {

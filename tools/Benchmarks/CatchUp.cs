@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 using OrderFlow.Domain.Events;
+using OrderFlow.Domain.Orders;
 using OrderFlow.EmbeddedKafka;
 using OrderFlow.Ingest;
 using OrderFlow.Platform.Hosting;
@@ -163,7 +164,7 @@ public static class CatchUp
         var quarantined = await CountAsync(connection, "select count(*) from quarantined_records");
         var distinct = await CountAsync(connection, "select count(*) from (select distinct topic, partition, \"offset\" from order_events) c");
         var orders = await CountAsync(connection, "select count(*) from orders");
-        var completed = await CountAsync(connection, "select count(*) from orders where status = 'completed'");
+        var completed = await CountAsync(connection, $"select count(*) from orders where status = '{OrderStatusNames.Completed}'");
         var breaches = await CountAsync(connection, "select count(*) from sla_breaches");
         var breachedOrders = await CountAsync(connection, "select count(distinct order_id) from sla_breaches");
         var ok = failed == 0 && watermarks.Sum(w => w.High.Value) == produced && events == produced && distinct == produced && flagged == 0 && quarantined == 0;
@@ -184,14 +185,7 @@ public static class CatchUp
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
-    private static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
-    {
-        var db = await postgres.CreateDatabaseAsync("catchup");
-        await using var context = new ReadModelDb(new DbContextOptionsBuilder<ReadModelDb>().UseNpgsql(db)
-            .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
-        await context.Database.MigrateAsync();
-        return db;
-    }
+    private static Task<string> MigratedDatabaseAsync(PostgresServer postgres) => BenchDatabase.MigratedAsync(postgres, "catchup");
 
     /// <summary>
     /// Orders placed at a steady rate, each going through its lifecycle; slot n (time n / orders-per-second) carries

@@ -122,14 +122,7 @@ static TimeSpan Produce(KafkaBroker kafka, string topic, int orders, bool spread
 
 static async Task<Measured> ConsumeBareAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
-    using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-    {
-        BootstrapServers = kafka.BootstrapServers,
-        GroupId = "bench-bare",
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoCommit = false,
-    }).Build();
-    consumer.Subscribe(KafkaBroker.OperationalTopic);
+    using var consumer = BenchConsumer(kafka, "bench-bare");
     await Jit.QuietAsync();
     var window = new Window(postgres);
     for (var seen = 0; seen < total;)
@@ -145,13 +138,20 @@ static async Task<Measured> ConsumeBareAsync(PostgresServer postgres, KafkaBroke
     return measured;
 }
 
-static async Task<string> MigratedDatabaseAsync(PostgresServer postgres)
+static Task<string> MigratedDatabaseAsync(PostgresServer postgres) => BenchDatabase.MigratedAsync(postgres, "bench");
+
+// A plain consumer of the operational topic from its beginning, committing nothing.
+static IConsumer<byte[], byte[]> BenchConsumer(KafkaBroker kafka, string group)
 {
-    var db = await postgres.CreateDatabaseAsync("bench");
-    await using var context = new ReadModelDb(new DbContextOptionsBuilder<ReadModelDb>().UseNpgsql(db)
-        .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
-    await context.Database.MigrateAsync();
-    return db;
+    var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+    {
+        BootstrapServers = kafka.BootstrapServers,
+        GroupId = group,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = false,
+    }).Build();
+    consumer.Subscribe(KafkaBroker.OperationalTopic);
+    return consumer;
 }
 
 // Autovacuum would otherwise process a run's tables during the next measured run.
@@ -167,14 +167,7 @@ static async Task SettleAsync(string db)
 static async Task<Measured> IdealWriterAsync(PostgresServer postgres, KafkaBroker kafka, int total, int from)
 {
     var db = await MigratedDatabaseAsync(postgres);
-    using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-    {
-        BootstrapServers = kafka.BootstrapServers,
-        GroupId = "bench-ideal",
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoCommit = false,
-    }).Build();
-    consumer.Subscribe(KafkaBroker.OperationalTopic);
+    using var consumer = BenchConsumer(kafka, "bench-ideal");
     await using var connection = new NpgsqlConnection(db);
     await connection.OpenAsync();
     await Jit.QuietAsync();
@@ -202,7 +195,7 @@ static async Task<Measured> IdealWriterAsync(PostgresServer postgres, KafkaBroke
             await copy.WriteAsync(e.OrderId, NpgsqlDbType.Text);
             await copy.WriteAsync(e.Step, NpgsqlDbType.Text);
             await copy.WriteAsync(e.Service, NpgsqlDbType.Text);
-            await copy.WriteAsync("succeeded", NpgsqlDbType.Text);
+            await copy.WriteAsync(StepOutcomeNames.Succeeded, NpgsqlDbType.Text);
             await copy.WriteNullAsync();
             await copy.WriteAsync(e.OccurredAt, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync(now, NpgsqlDbType.TimestampTz);
@@ -310,6 +303,19 @@ internal sealed class Window(PostgresServer postgres)
 }
 
 internal sealed record Measured(double Rate, string Cpu);
+
+/// <summary>A new database with the read model's schema, for one benchmark run.</summary>
+internal static class BenchDatabase
+{
+    public static async Task<string> MigratedAsync(PostgresServer postgres, string name)
+    {
+        var db = await postgres.CreateDatabaseAsync(name);
+        await using var context = new ReadModelDb(new DbContextOptionsBuilder<ReadModelDb>().UseNpgsql(db)
+            .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
+        await context.Database.MigrateAsync();
+        return db;
+    }
+}
 
 /// <summary>Sums Console.Ingest's projection metrics (ProjectionMetrics) while it is alive: the per-batch breakdown.</summary>
 internal sealed class ProjectionPhases : IDisposable

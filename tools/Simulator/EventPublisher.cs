@@ -1,8 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Confluent.Kafka;
-using Microsoft.Extensions.Options;
-using OrderFlow.Domain.Events;
 
 namespace OrderFlow.Simulator;
 

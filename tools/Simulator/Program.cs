@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Options;
 using OrderFlow.Simulator;
+using OrderFlow.Simulator.Services;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddOptions<SimulatorOptions>()
@@ -18,12 +18,12 @@ builder.Services.AddSingleton<IValidateOptions<SimulatorOptions>, SimulatorOptio
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<EventPublisher>();
 builder.Services.AddSingleton<PaymentService>();
-builder.Services.AddSingleton<CompletionService>();
-builder.Services.AddHostedService<OrderService>();
+builder.Services.AddSingleton<OrderService>();
+builder.Services.AddHostedService<OrderPlacement>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<OrderService>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<PaymentService>());
 builder.Services.AddHostedService<StockService>();
 builder.Services.AddHostedService<ShippingService>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<CompletionService>());
 builder.Services.AddHostedService<ControlService>();
 
 var host = builder.Build();

@@ -23,7 +23,7 @@ public sealed class CompensationFoldTests(PostgresServer postgres) : IDisposable
             Events.Step("ORD-C1", "order-placed", 0),
             Events.Step("ORD-C1", "payment-authorized", 1),
             Events.Step("ORD-C1", "stock-reserved", 2),
-            Events.Step("ORD-C1", "order-expired", 10, eventId: SlaWatcher.ExpiryEventId("ORD-C1")),
+            Events.Step("ORD-C1", "order-expired", 10, eventId: OrderFlow.Domain.Sla.SlaExpiry.EventId("ORD-C1")),
             Events.Step("ORD-C1", "payment-refunded", 11, eventId: NameBasedEventId.For("payment-refunded", "ORD-C1")),
             Events.Step("ORD-C1", "stock-released", 12, eventId: NameBasedEventId.For("stock-released", "ORD-C1")),
             // Published again after a restart of the service: the same name-based id.

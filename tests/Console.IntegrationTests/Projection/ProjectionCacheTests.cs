@@ -159,7 +159,7 @@ public sealed class ProjectionCacheTests(PostgresServer postgres) : IDisposable
         {
             var stored = states[(string)row["order_id"]!];
             var folded = expected[(string)row["order_id"]!];
-            Assert.Equal(OrderFlow.Ingest.Projection.ProjectionWriter.StatusName(folded.Status), row["status"]);
+            Assert.Equal(OrderFlow.Domain.Orders.OrderStatusNames.ToName(folded.Status), row["status"]);
             Assert.Equal(folded.SeenEventIds.Order(), stored.SeenEventIds.Order());
         }
     }

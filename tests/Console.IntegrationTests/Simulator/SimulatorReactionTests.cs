@@ -90,7 +90,7 @@ public sealed class SimulatorReactionTests : IDisposable
         Assert.Equal(StepOutcome.Succeeded, expiry.Outcome);
         Assert.Equal("order-service", expiry.Service);
         Assert.Equal(NameBasedEventId.For("order-expired", "ORD-EXP-1"), expiry.EventId);
-        Assert.Equal(SlaWatcher.ExpiryEventId("ORD-EXP-1"), expiry.EventId);
+        Assert.Equal(OrderFlow.Domain.Sla.SlaExpiry.EventId("ORD-EXP-1"), expiry.EventId);
         Assert.Equal(first.Reason, expiry.Reason);
         var attributes = expiry.Attributes();
         Assert.Equal(first.Reason, attributes.GetProperty("reason").GetString());
@@ -115,7 +115,7 @@ public sealed class SimulatorReactionTests : IDisposable
 
         // By an operator's request, by the console's SLA watcher, and by a cancellation from some other producer.
         await _producer.ProduceAsync(ControlTopic, ToMessage(Command("ORD-COMP-1", new OrderExpiryRequested())));
-        await _producer.PublishAsync([Events.StepAt("ORD-COMP-2", "order-expired", DateTimeOffset.UtcNow) with { EventId = SlaWatcher.ExpiryEventId("ORD-COMP-2"), Service = SlaWatcher.Service }]);
+        await _producer.PublishAsync([Events.StepAt("ORD-COMP-2", "order-expired", DateTimeOffset.UtcNow) with { EventId = OrderFlow.Domain.Sla.SlaExpiry.EventId("ORD-COMP-2"), Service = OrderFlow.Domain.Sla.SlaExpiry.Service }]);
         await _producer.PublishAsync([Events.StepAt("ORD-COMP-3", "order-cancelled", DateTimeOffset.UtcNow)]);
 
         foreach (var orderId in new[] { "ORD-COMP-1", "ORD-COMP-2", "ORD-COMP-3" })

@@ -131,7 +131,7 @@ public sealed class SlaTests(PostgresServer postgres) : IDisposable
 
         await Eventually.UntilAsync(() => readModel.CountAsync("select count(*) from orders where order_id = 'ORD-EXP' and status = 'expired'"), n => n == 1, Timeout, "the order to be expired");
         var expiry = Assert.Single(await readModel.RowsAsync("select event_id, service, reason from order_events where order_id = 'ORD-EXP' and step = 'order-expired'"));
-        Assert.Equal(SlaWatcher.ExpiryEventId("ORD-EXP"), expiry["event_id"]);
+        Assert.Equal(OrderFlow.Domain.Sla.SlaExpiry.EventId("ORD-EXP"), expiry["event_id"]);
         Assert.Equal("order-flow-console", expiry["service"]);
         Assert.StartsWith("stock-reserved SLA breached", (string)expiry["reason"]!, StringComparison.Ordinal);
         Assert.Equal(1, await readModel.CountAsync("select count(*) from outbox where dedupe_key = 'expire:ORD-EXP' and published_at is not null"));

@@ -55,7 +55,7 @@ public sealed class WorkflowFileTests
     [InlineData("order with spaces and ünïcode")]
     public void The_name_based_expiry_id_is_the_one_the_sla_watcher_publishes(string orderId)
     {
-        Assert.Equal(SlaWatcher.ExpiryEventId(orderId), NameBasedEventId.For("order-expired", orderId));
+        Assert.Equal(OrderFlow.Domain.Sla.SlaExpiry.EventId(orderId), NameBasedEventId.For("order-expired", orderId));
     }
 
     private static WorkflowOptions Read(IConfigurationBuilder builder) =>

@@ -3,7 +3,7 @@ using OrderFlow.Domain.Events;
 using OrderFlow.Domain.Orders;
 using OrderFlow.Domain.Workflow;
 
-namespace OrderFlow.Ingest.Projection;
+namespace OrderFlow.Ingest.Orders;
 
 /// <summary>A stored order read back: its folded state, and the columns of its row the fold does not carry.</summary>
 public sealed record StoredOrder(OrderState State, DateTimeOffset FirstSeenAt, int FlaggedCount);
@@ -33,6 +33,16 @@ public static class StoredOrders
         order by o.order_id, e.id
         """;
 
+    /// <summary>These orders, folded again from their events, inside the caller's transaction.</summary>
+    public static async Task<Dictionary<string, StoredOrder>> ReadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> orderIds, WorkflowDefinition workflow, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(Sql, connection, transaction);
+        command.Parameters.AddWithValue("ids", orderIds.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadAsync(reader, workflow, cancellationToken);
+    }
+
     public static NpgsqlBatchCommand Command(string[] orderIds)
     {
         var command = new NpgsqlBatchCommand(Sql);
@@ -58,7 +68,7 @@ public static class StoredOrders
                 orderId,
                 reader.GetString(4),
                 reader.GetString(5),
-                reader.GetString(6) == "succeeded" ? StepOutcome.Succeeded : StepOutcome.Failed,
+                reader.GetString(6) == StepOutcomeNames.Succeeded ? StepOutcome.Succeeded : StepOutcome.Failed,
                 reader.IsDBNull(7) ? null : reader.GetString(7),
                 reader.GetFieldValue<DateTimeOffset>(8),
                 OperationalEvent.CurrentSchemaVersion,

@@ -1,0 +1,46 @@
+using Npgsql;
+using OrderFlow.Domain.Control;
+using OrderFlow.Domain.Events;
+using OrderFlow.Platform.ReadModel;
+
+namespace OrderFlow.Platform.Outbox;
+
+/// <summary>
+/// A record to publish, queued in PostgreSQL in the transaction of the change that calls for it; Console.Ingest's outbox
+/// publisher delivers it with the idempotent producer. The dedupe key makes queuing it again a no-op while the row is kept.
+/// </summary>
+public sealed record OutboxMessage(string Topic, string Key, byte[] Value, StoredHeaders Headers, string DedupeKey)
+{
+    /// <summary>An operator's command for the control topic, once per command id.</summary>
+    public static OutboxMessage For(ControlEvent command, string controlTopic) =>
+        new(controlTopic, command.Key, ControlEventCodec.Serialize(command), StoredHeaders.None, "control:" + command.CommandId.ToString("D"));
+
+    /// <summary>An operational event the console itself reports (its key is the order id).</summary>
+    public static OutboxMessage For(OperationalEvent e, string operationalTopic, string dedupeKey) =>
+        new(operationalTopic, e.OrderId, OperationalEventCodec.Serialize(e), StoredHeaders.None, dedupeKey);
+}
+
+/// <summary>The one way into the outbox table.</summary>
+public static class OutboxQueue
+{
+    /// <summary>Queues the message inside the caller's transaction; false when its dedupe key is queued already.</summary>
+    public static async Task<bool> EnqueueAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, OutboxMessage message, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            insert into outbox (topic, key, value, headers, dedupe_key, created_at)
+            values (@topic, @key, @value, @headers::jsonb, @dedupe, @now)
+            on conflict (dedupe_key) do nothing
+            """,
+            connection,
+            transaction);
+        command.Parameters.AddWithValue("topic", message.Topic);
+        command.Parameters.AddWithValue("key", message.Key);
+        command.Parameters.AddWithValue("value", message.Value);
+        command.Parameters.AddWithValue("headers", message.Headers.ToJson());
+        command.Parameters.AddWithValue("dedupe", message.DedupeKey);
+        command.Parameters.AddWithValue("now", now);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+}

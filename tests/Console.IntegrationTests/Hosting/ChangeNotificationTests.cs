@@ -1,0 +1,63 @@
+using System.Text;
+using Confluent.Kafka;
+using OrderFlow.Platform.ReadModel;
+
+namespace OrderFlow.IntegrationTests.Hosting;
+
+/// <summary>The change notification and the stored headers: written in one place, read in one place.</summary>
+public class ChangeNotificationTests
+{
+    [Fact]
+    public void A_notification_reads_back_as_it_was_written()
+    {
+        var sent = new ChangeNotification { Events = 5, Orders = 2, OrderIds = ["ORD-1", "ORD-\"2\""], Quarantined = 1, DeadLetters = 3, Sla = 2, Lag = 4, Actions = 1 };
+
+        var read = ChangeNotification.Parse(sent.ToPayload());
+
+        Assert.Equal(sent with { OrderIds = read.OrderIds }, read);
+        Assert.Equal(sent.OrderIds, read.OrderIds);
+        Assert.True(read.AllOrderIds);
+        Assert.False(read.Unknown);
+    }
+
+    [Fact]
+    public void Order_ids_that_do_not_fit_a_notify_payload_are_left_out_and_said_to_be()
+    {
+        var ids = Enumerable.Range(0, 2000).Select(i => $"ORD-{i:D10}-{new string('x', 40)}").ToList();
+
+        var payload = new ChangeNotification { Orders = ids.Count, OrderIds = ids }.ToPayload();
+        var read = ChangeNotification.Parse(payload);
+
+        Assert.True(Encoding.UTF8.GetByteCount(payload) < 8000);
+        Assert.Equal(2000, read.Orders);
+        Assert.NotEmpty(read.OrderIds);
+        Assert.False(read.AllOrderIds);
+        Assert.Equal(ids.Take(read.OrderIds.Count), read.OrderIds);
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("[1,2]")]
+    public void A_payload_that_is_not_a_notification_means_anything_may_have_changed(string payload) =>
+        Assert.True(ChangeNotification.Parse(payload).Unknown);
+
+    [Fact]
+    public void A_notification_of_an_older_writer_without_the_new_parts_still_reads()
+    {
+        var read = ChangeNotification.Parse("""{"events":0,"orders":0,"quarantined":0,"deadLetters":7}""");
+
+        Assert.Equal(7, read.DeadLetters);
+        Assert.False(read.Unknown);
+    }
+
+    [Fact]
+    public void Stored_headers_keep_every_byte_order_and_null_value()
+    {
+        var headers = new Headers { { "a", [0x00, 0xFF] }, { "b", null }, { "a", Encoding.UTF8.GetBytes("again") } };
+
+        var read = StoredHeaders.Parse(StoredHeaders.From(headers).ToJson()).ToKafka();
+
+        Assert.Equal(headers.Select(h => (h.Key, h.GetValueBytes())), read.Select(h => (h.Key, h.GetValueBytes())));
+        Assert.Equal("[]", StoredHeaders.None.ToJson());
+    }
+}
