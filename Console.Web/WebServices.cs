@@ -3,6 +3,7 @@ using Npgsql;
 using OrderFlow.Platform.Hosting;
 using OrderFlow.Web.Components;
 using OrderFlow.Web.DeadLetters;
+using OrderFlow.Web.Flow;
 using OrderFlow.Web.Freshness;
 using OrderFlow.Web.Live;
 using OrderFlow.Web.Orders;
@@ -34,6 +35,7 @@ public static class WebServices
         builder.Services.AddSingleton<DeadLetterQueries>();
         builder.Services.AddSingleton<QuarantineQueries>();
         builder.Services.AddSingleton<NavigationCounts>();
+        builder.AddFlowViews();
         return builder;
     }
 
@@ -48,6 +50,7 @@ public static class WebServices
         app.MapStaticAssets();
         app.MapPlatformHealth();
         app.MapOrdersApi();
+        app.MapFlowViews();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -5,6 +5,7 @@ using Npgsql;
 using NpgsqlTypes;
 using OrderFlow.Domain.Lag;
 using OrderFlow.Platform.Kafka;
+using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Ingest.Lag;
 
@@ -158,6 +159,7 @@ public sealed class ConsumerLagSampler(
             _lastPrune = now;
         }
 
+        await new ChangeNotification { Lag = evaluations.Count }.SendAsync(connection, transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 }

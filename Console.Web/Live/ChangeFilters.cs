@@ -16,6 +16,12 @@ public static class ChangeFilters
 
     public static bool Quarantine(ChangeNotification n) => n.Quarantined > 0;
 
+    /// <summary>The flow dashboard: anything but lag samples.</summary>
+    public static bool Flow(ChangeNotification n) => Orders(n) || Quarantine(n);
+
+    /// <summary>The lag page: lag samples, and orders (the impact counts orders waiting).</summary>
+    public static bool Lag(ChangeNotification n) => n.Lag > 0;
+
     /// <summary>The navigation's counts: stuck orders, new dead letters, quarantined records.</summary>
     public static bool Navigation(ChangeNotification n) => Orders(n) || Quarantine(n) || n.Actions > 0;
 }

@@ -20,6 +20,10 @@ public sealed record ConsolePreferences(bool Dark, bool Utc, string? TimeZone)
     public string Absolute(DateTimeOffset at) =>
         TimeZoneInfo.ConvertTime(at, Zone).ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture) + " " + ZoneLabel;
 
+    /// <summary>Hours and minutes only (chart axes).</summary>
+    public string Clock(DateTimeOffset at) =>
+        TimeZoneInfo.ConvertTime(at, Zone).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+
     private static TimeZoneInfo? TryFind(string id)
     {
         try

@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using OrderFlow.Domain.Workflow;
+
+namespace OrderFlow.Web.Flow;
+
+/// <summary>Orders in flight waiting for one step: how many, and how many of them are at-risk or breached.</summary>
+public sealed record StepLoad(string Step, long Waiting, long AtRisk, long Breached);
+
+/// <summary>How one step went in the last hour: succeeded events per minute (mean over the last 5 minutes) and its duration percentiles.</summary>
+public sealed record StepPace(string Step, double EventsPerMinute, long Events, double? P50Ms, double? P95Ms);
+
+/// <summary>What happened in one minute.</summary>
+public sealed record FlowMinute(DateTimeOffset Minute, long Events, long Breaches, long Expiries, long DeadLetters, long Quarantined);
+
+/// <summary>In-flight orders per step at one moment (the dashboard's hour chart).</summary>
+public sealed record InFlightPoint(DateTimeOffset At, IReadOnlyDictionary<string, long> Waiting);
+
+/// <summary>The flow dashboard's numbers, also pushed to wallboards (FlowHub) and the JSON API.</summary>
+public sealed record FlowSummary(
+    DateTimeOffset At,
+    long InFlight,
+    IReadOnlyList<StepLoad> Steps,
+    IReadOnlyList<StepPace> Pace,
+    IReadOnlyList<FlowMinute> Minutes,
+    IReadOnlyList<InFlightPoint> InFlightHistory,
+    long NewDeadLetters,
+    long Quarantined);
+
+/// <summary>
+/// Reads the flow summary. The "now" part (orders per step, totals) is read on every change; the last hour (per-minute
+/// counts, step percentiles) at most every <see cref="HourRefresh"/>, as it reads the hour's events. The in-flight chart
+/// is kept in memory from the readings (one point per <see cref="HistoryStep"/>), so it starts empty when Console.Web starts.
+/// </summary>
+public sealed class FlowQueries(NpgsqlDataSource dataSource, WorkflowDefinition workflow, TimeProvider clock)
+{
+    public static readonly TimeSpan HourRefresh = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan HistoryStep = TimeSpan.FromSeconds(15);
+    private const int HistoryPoints = 240;
+
+    private readonly ConcurrentQueue<InFlightPoint> _history = new();
+    private readonly Lock _gate = new();
+    private (DateTimeOffset At, Task<(IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)> Load)? _hour;
+
+    /// <summary>Workflow steps first, in workflow order; then anything else orders wait for.</summary>
+    public IReadOnlyList<string> StepOrder => workflow.Steps.Select(s => s.Name).ToList();
+
+    public async Task<FlowSummary> SummaryAsync(CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetUtcNow();
+        var hour = HourAsync(now);
+        var (steps, deadLetters, quarantined) = await NowAsync(now, cancellationToken);
+        var (pace, minutes) = await hour;
+        Record(now, steps);
+        return new FlowSummary(now, steps.Sum(s => s.Waiting), steps, pace, minutes, _history.ToArray(), deadLetters, quarantined);
+    }
+
+    private void Record(DateTimeOffset now, IReadOnlyList<StepLoad> steps)
+    {
+        lock (_gate)
+        {
+            var last = _history.LastOrDefault();
+            if (last is not null && now - last.At < HistoryStep)
+            {
+                return;
+            }
+
+            _history.Enqueue(new InFlightPoint(now, steps.ToDictionary(s => s.Step, s => s.Waiting, StringComparer.Ordinal)));
+            while (_history.Count > HistoryPoints && _history.TryDequeue(out _))
+            {
+            }
+        }
+    }
+
+    private Task<(IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)> HourAsync(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (_hour is { } h && now - h.At < HourRefresh && !h.Load.IsFaulted)
+            {
+                return h.Load;
+            }
+
+            var load = LoadHourAsync(now);
+            _hour = (now, load);
+            return load;
+        }
+    }
+
+    private async Task<(IReadOnlyList<StepLoad>, long, long)> NowAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var batch = dataSource.CreateBatch();
+        var perStep = new NpgsqlBatchCommand(
+            """
+            select p, count(*),
+                   count(*) filter (where o.sla_state <> 'breached' and o.sla_at_risk_at <= $1),
+                   count(*) filter (where o.sla_state = 'breached')
+            from orders o, unnest(o.positions) p
+            where o.status = 'in-progress'
+            group by p
+            """);
+        perStep.Parameters.Add(new NpgsqlParameter { Value = now });
+        batch.BatchCommands.Add(perStep);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("select (select count(*) from dead_letters where status = 'new'), (select count(*) from quarantined_records)"));
+        await using var r = await batch.ExecuteReaderAsync(cancellationToken);
+        var loads = new Dictionary<string, StepLoad>(StringComparer.Ordinal);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            loads[r.GetString(0)] = new StepLoad(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3));
+        }
+
+        await r.NextResultAsync(cancellationToken);
+        await r.ReadAsync(cancellationToken);
+        var deadLetters = r.GetInt64(0);
+        var quarantined = r.GetInt64(1);
+        var steps = StepOrder.Select(s => loads.GetValueOrDefault(s) ?? new StepLoad(s, 0, 0, 0))
+            .Concat(loads.Values.Where(l => !StepOrder.Contains(l.Step)).OrderBy(l => l.Step, StringComparer.Ordinal))
+            .ToList();
+        return (steps, deadLetters, quarantined);
+    }
+
+    private async Task<(IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)> LoadHourAsync(DateTimeOffset now)
+    {
+        var since = now.AddHours(-1);
+        var recent = now.AddMinutes(-5);
+        await using var batch = dataSource.CreateBatch();
+        void Add(string sql, bool withRecent = false)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter { Value = since });
+            if (withRecent)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = recent });
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        // Events per step: applied successes only (a duplicate or a redelivered record does not count twice).
+        Add("""
+            select step, count(*) filter (where ingested_at > $2), count(*)
+            from order_events
+            where ingested_at > $1 and outcome = 'succeeded' and not (flags && array['duplicate', 'after-terminal']::text[])
+            group by step
+            """, withRecent: true);
+        Add("""
+            select step, percentile_cont(0.5) within group (order by duration_ms), percentile_cont(0.95) within group (order by duration_ms)
+            from order_steps
+            where succeeded_at > $1 and duration_ms >= 0
+            group by step
+            """);
+        Add("""
+            select m, sum(events), sum(breaches), sum(expiries), sum(dead_letters), sum(quarantined) from (
+                select date_trunc('minute', ingested_at) m, count(*) events, 0 breaches,
+                       count(*) filter (where step = 'order-expired' and outcome = 'succeeded' and not ('duplicate' = any(flags))) expiries,
+                       0 dead_letters, 0 quarantined
+                from order_events where ingested_at > $1 group by 1
+                union all
+                select date_trunc('minute', detected_at), 0, count(*), 0, 0, 0 from sla_breaches where detected_at > $1 group by 1
+                union all
+                select date_trunc('minute', first_seen_at), 0, 0, 0, count(*), 0 from dead_letters where first_seen_at > $1 group by 1
+                union all
+                select date_trunc('minute', received_at), 0, 0, 0, 0, count(*) from quarantined_records where received_at > $1 group by 1
+            ) x group by m order by m
+            """);
+        await using var r = await batch.ExecuteReaderAsync();
+        var counts = new Dictionary<string, (long Recent, long Hour)>(StringComparer.Ordinal);
+        while (await r.ReadAsync())
+        {
+            counts[r.GetString(0)] = (r.GetInt64(1), r.GetInt64(2));
+        }
+
+        await r.NextResultAsync();
+        var durations = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        while (await r.ReadAsync())
+        {
+            durations[r.GetString(0)] = (r.GetDouble(1), r.GetDouble(2));
+        }
+
+        await r.NextResultAsync();
+        var minutes = new List<FlowMinute>();
+        while (await r.ReadAsync())
+        {
+            minutes.Add(new FlowMinute(r.GetFieldValue<DateTimeOffset>(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)));
+        }
+
+        var stepNames = StepOrder.Concat(workflow.TerminalSteps.Keys).Concat(counts.Keys.Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal);
+        var pace = stepNames.Select(step =>
+        {
+            var c = counts.GetValueOrDefault(step);
+            var d = durations.TryGetValue(step, out var x) ? x : ((double, double)?)null;
+            return new StepPace(step, c.Recent / 5.0, c.Hour, d?.Item1, d?.Item2);
+        }).ToList();
+        return (pace, minutes);
+    }
+}

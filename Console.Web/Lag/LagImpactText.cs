@@ -1,0 +1,36 @@
+using OrderFlow.Domain.Lag;
+
+namespace OrderFlow.Web.Lag;
+
+/// <summary>The impact estimate in words, for the lag page and its tests.</summary>
+public static class LagImpactText
+{
+    public static string Summary(LagImpact? impact, string? step)
+    {
+        if (impact is null || step is null)
+        {
+            return "no step mapped to this group";
+        }
+
+        if (impact.Waiting == 0)
+        {
+            return $"no order waiting at {step}";
+        }
+
+        var breach = impact.BreachWithinHorizon == 0
+            ? $"none breaches in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate"
+            : $"{impact.BreachWithinHorizon:N0} will breach in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate";
+        var already = impact.AlreadyBreached > 0 ? $" ({impact.AlreadyBreached:N0} already past their deadline)" : "";
+        return $"{impact.Waiting:N0} waiting at {step}{already}; {breach}";
+    }
+
+    public static string Drain(LagImpact? impact, long lag) => impact?.TimeToDrain switch
+    {
+        _ when lag == 0 => "caught up",
+        null when impact is not null => "not draining",
+        { } t => "drains in " + Freshness.FreshnessView.Duration(t),
+        _ => "—",
+    };
+
+    public static bool IsBad(LagImpact? impact) => impact is { BreachWithinHorizon: > 0 };
+}

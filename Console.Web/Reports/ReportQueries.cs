@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using OrderFlow.Domain.Reports;
+
+namespace OrderFlow.Web.Reports;
+
+/// <summary>A report's filters, read from and written to the URL (page, API and CSV alike). Times are UTC; <c>To</c> is exclusive.</summary>
+public sealed record ReportFilter(DateTimeOffset From, DateTimeOffset To, ReportBucket Bucket, string? Step)
+{
+    public static ReportFilter Default(DateTimeOffset now)
+    {
+        var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        return new ReportFilter(today.AddDays(-29), today.AddDays(1), ReportBucket.Day, null);
+    }
+
+    /// <summary>From query values (from, to as yyyy-MM-dd; bucket day|week; step); what is missing or unreadable keeps its default.</summary>
+    public static ReportFilter Parse(Func<string, string?> query, DateTimeOffset now)
+    {
+        var d = Default(now);
+        static DateTimeOffset? Date(string? s) => DateTime.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+            ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+        var from = Date(query("from")) ?? d.From;
+        var to = Date(query("to"))?.AddDays(1) ?? d.To;
+        return new ReportFilter(from, to > from ? to : from.AddDays(1), query("bucket") == "week" ? ReportBucket.Week : ReportBucket.Day,
+            string.IsNullOrWhiteSpace(query("step")) ? null : query("step")!.Trim());
+    }
+
+    /// <summary>The query string (to is shown inclusive).</summary>
+    public string ToQuery() =>
+        $"from={From:yyyy-MM-dd}&to={To.AddDays(-1):yyyy-MM-dd}&bucket={(Bucket == ReportBucket.Week ? "week" : "day")}" + (Step is null ? "" : "&step=" + Uri.EscapeDataString(Step));
+}
+
+/// <summary>Orders that ended in one period: how many, how many expired and by whom.</summary>
+public sealed record ExpiryPeriod(DateTimeOffset Period, long Ended, long Expired, long BySlaWatcher, long ByOperator, long ByOther)
+{
+    public double? Rate => ReportArithmetic.Rate(Expired, Ended);
+}
+
+/// <summary>Expired orders by the step whose deadline was breached first (or "no breach recorded") and by who expired them.</summary>
+public sealed record ExpiryByStep(string Step, string Reason, long Orders);
+
+public sealed record ExpiryReport(ReportFilter Filter, IReadOnlyList<ExpiryPeriod> Periods, IReadOnlyList<ExpiryByStep> ByStep);
+
+/// <summary>
+/// The business reports, computed by PostgreSQL over the read model. Each order counts once, by its earliest applied
+/// terminal event (a duplicate, a redelivery or a second terminal event arriving late counts nothing; a late event lands
+/// in the period of its own time) — the rule of <see cref="ReportArithmetic.CountEnded"/>. Reads only terminal and
+/// outreach events through partial indexes (migration FlowAndReports), never the whole history.
+/// </summary>
+public sealed class ReportQueries(NpgsqlDataSource dataSource)
+{
+    public const string NoBreach = "no breach recorded";
+
+    private const string Ended =
+        """
+        ended as (
+            select distinct on (e.order_id) e.order_id, e.step, e.occurred_at,
+                   case when e.attributes ? 'requestedBy' then 'operator'
+                        when e.attributes ->> 'expiredBy' = 'order-flow-console' or e.service = 'order-flow-console' then 'sla-watcher'
+                        else 'other' end as reason,
+                   coalesce((select b.scope from sla_breaches b where b.order_id = e.order_id order by b.due_at limit 1), 'no breach recorded') as breached_step
+            from order_events e
+            where e.step in ('order-completed', 'order-expired', 'order-cancelled') and e.outcome = 'succeeded'
+              and e.occurred_at >= $1 and e.occurred_at < $2
+              and not exists (
+                  select 1 from order_events p
+                  where p.order_id = e.order_id and p.step in ('order-completed', 'order-expired', 'order-cancelled') and p.outcome = 'succeeded'
+                    and p.occurred_at < e.occurred_at)
+            order by e.order_id, e.occurred_at, e.id
+        ), filtered as (
+            select * from ended where $3::text is null or breached_step = $3
+        )
+        """;
+
+    public async Task<ExpiryReport> ExpiryAsync(ReportFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(Command(filter, $"""
+            with {Ended}
+            select date_trunc('{(filter.Bucket == ReportBucket.Week ? "week" : "day")}', occurred_at at time zone 'UTC') at time zone 'UTC',
+                   count(*), count(*) filter (where step = 'order-expired'),
+                   count(*) filter (where step = 'order-expired' and reason = 'sla-watcher'),
+                   count(*) filter (where step = 'order-expired' and reason = 'operator'),
+                   count(*) filter (where step = 'order-expired' and reason = 'other')
+            from filtered group by 1 order by 1
+            """));
+        batch.BatchCommands.Add(Command(filter, $"""
+            with {Ended}
+            select breached_step, reason, count(*) from filtered where step = 'order-expired' group by 1, 2 order by 3 desc, 1, 2
+            """));
+        await using var r = await batch.ExecuteReaderAsync(cancellationToken);
+        var periods = new List<ExpiryPeriod>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            periods.Add(new ExpiryPeriod(new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(0), DateTimeKind.Utc)), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)));
+        }
+
+        await r.NextResultAsync(cancellationToken);
+        var byStep = new List<ExpiryByStep>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            byStep.Add(new ExpiryByStep(r.GetString(0), r.GetString(1), r.GetInt64(2)));
+        }
+
+        return new ExpiryReport(filter, periods, byStep);
+    }
+
+    /// <summary>
+    /// The payment-retry outreach funnel over orders whose payment was retried after an outreach in the range (events with an
+    /// <c>outreachCommandId</c> attribute): paid (a retry succeeded), failed again (every retry failed), then completed / expired.
+    /// </summary>
+    public async Task<OutreachFunnel> OutreachAsync(ReportFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var command = Command(filter,
+            """
+            with retried as (
+                select e.order_id, bool_or(e.outcome = 'succeeded') as paid
+                from order_events e
+                where e.attributes ? 'outreachCommandId' and e.occurred_at >= $1 and e.occurred_at < $2 and not ('duplicate' = any(e.flags))
+                group by e.order_id
+            ), filtered as (
+                select r.*, o.status from retried r join orders o using (order_id)
+                where $3::text is null or exists (select 1 from sla_breaches b where b.order_id = r.order_id and b.scope = $3)
+            )
+            select count(*), count(*) filter (where paid), count(*) filter (where status = 'completed'),
+                   count(*) filter (where not paid), count(*) filter (where status = 'expired')
+            from filtered
+            """).AsCommand(dataSource);
+        await using var r = await command.ExecuteReaderAsync(cancellationToken);
+        await r.ReadAsync(cancellationToken);
+        return new OutreachFunnel(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4));
+    }
+
+    private static NpgsqlBatchCommand Command(ReportFilter filter, string sql)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter { Value = filter.From });
+        command.Parameters.Add(new NpgsqlParameter { Value = filter.To });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)filter.Step ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        return command;
+    }
+}
+
+internal static class BatchCommandExtensions
+{
+    public static NpgsqlCommand AsCommand(this NpgsqlBatchCommand batchCommand, NpgsqlDataSource dataSource)
+    {
+        var command = dataSource.CreateCommand(batchCommand.CommandText);
+        foreach (NpgsqlParameter p in batchCommand.Parameters)
+        {
+            command.Parameters.Add(p.Clone());
+        }
+
+        return command;
+    }
+}
+
+/// <summary>The report tables as CSV (RFC 4180: comma, CRLF, quotes doubled), exactly the rows the page shows.</summary>
+public static class ReportCsv
+{
+    public static string Expiry(ExpiryReport report) => Write(
+        ["period", "ended", "expired", "expiry_rate", "by_sla_watcher", "by_operator", "by_other"],
+        report.Periods.Select(p => new[] { p.Period.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), N(p.Ended), N(p.Expired), Rate(p.Rate), N(p.BySlaWatcher), N(p.ByOperator), N(p.ByOther) }));
+
+    public static string ExpiryByStep(ExpiryReport report) => Write(
+        ["step", "reason", "orders"], report.ByStep.Select(s => new[] { s.Step, s.Reason, N(s.Orders) }));
+
+    public static string Outreach(OutreachFunnel f) => Write(
+        ["stage", "orders", "of_requested"],
+        [["requested", N(f.Requested), Rate(1)], ["paid", N(f.Paid), Rate(f.PaidRate)], ["completed", N(f.Completed), Rate(f.CompletedRate)],
+         ["failed_again", N(f.FailedAgain), Rate(ReportArithmetic.Rate(f.FailedAgain, f.Requested))], ["expired", N(f.Expired), Rate(ReportArithmetic.Rate(f.Expired, f.Requested))]]);
+
+    /// <summary>Rates as the page shows them: a percentage with one decimal, empty when there is no rate.</summary>
+    public static string Rate(double? rate) => rate is { } r ? (r * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "";
+
+    private static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Write(string[] header, IEnumerable<string[]> rows)
+    {
+        var sb = new StringBuilder();
+        foreach (var row in rows.Prepend(header))
+        {
+            sb.Append(string.Join(',', row.Select(Field))).Append("\r\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Field(string value) =>
+        value.IndexOfAny([',', '"', '\r', '\n']) >= 0 || value.StartsWith('=') || value.StartsWith('+') || value.StartsWith('-') || value.StartsWith('@')
+            ? "\"" + (value is ['=' or '+' or '-' or '@', ..] ? "'" : "") + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+            : value;
+}
