@@ -58,6 +58,10 @@ public sealed class PartitionedBatchConsumer<TBatch>(
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             SessionTimeoutMs = 10_000,
+            // How long a fetch waits for data (default 500 ms). Real Kafka answers a waiting fetch as soon as a record arrives,
+            // so this only bounds idle fetches; librdkafka's mock cluster (tools/EmbeddedKafka) holds the fetch for the whole
+            // wait, which made records arrive in 500 ms rounds (docs/benchmarks.md, event→screen latency).
+            FetchWaitMaxMs = 20,
             ClientId = settings.ClientId,
         };
 
