@@ -6,7 +6,8 @@ using OrderFlow.Domain.Reports;
 namespace OrderFlow.Web.Reports;
 
 /// <summary>A report's filters, read from and written to the URL (page, API and CSV alike). Times are UTC; <c>To</c> is exclusive.</summary>
-public sealed record ReportFilter(DateTimeOffset From, DateTimeOffset To, ReportBucket Bucket, string? Step)
+public sealed record ReportFilter(
+    DateTimeOffset From, DateTimeOffset To, [property: System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ReportBucket>))] ReportBucket Bucket, string? Step)
 {
     public static ReportFilter Default(DateTimeOffset now)
     {

@@ -13,10 +13,16 @@ using OrderFlow.Platform.Hosting;
 using OrderFlow.Platform.ReadModel;
 using OrderFlow.Testing;
 
-// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup
+// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency
 if (args is ["breach", .. var breachArgs])
 {
     await OrderFlow.Benchmarks.BreachDelay.RunAsync(breachArgs);
+    return;
+}
+
+if (args is ["latency", .. var latencyArgs])
+{
+    await OrderFlow.Benchmarks.ScreenLatency.RunAsync(latencyArgs);
     return;
 }
 

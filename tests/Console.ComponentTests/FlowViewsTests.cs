@@ -1,0 +1,85 @@
+using OrderFlow.Domain.Lag;
+using OrderFlow.Domain.Workflow;
+using OrderFlow.Web.Components.Shared;
+using OrderFlow.Web.Flow;
+using OrderFlow.Web.Lag;
+using OrderFlow.Web.Orders;
+
+namespace OrderFlow.ComponentTests;
+
+public sealed class FlowViewsTests : ComponentTest
+{
+    [Fact]
+    public void The_chart_draws_one_svg_path_per_line_and_says_so_when_empty()
+    {
+        var cut = Render<ConsoleChart>(p => p
+            .Add(c => c.TestId, "c")
+            .Add(c => c.Labels, ["12:00", "12:01", "12:02"])
+            .Add(c => c.Series, [new ConsoleChart.Line("a", [1, 2, 3]), new ConsoleChart.Line("b", [3, 2, 1])]));
+
+        Assert.Equal("2", cut.Find("[data-testid=c]").GetAttribute("data-series"));
+        Assert.Equal("3", cut.Find("[data-testid=c]").GetAttribute("data-points"));
+        Assert.True(cut.FindAll("svg path").Count >= 2);
+        Assert.Empty(cut.FindAll("[data-testid=chart-empty]"));
+
+        var empty = Render<ConsoleChart>(p => p.Add(c => c.Labels, []).Add(c => c.Series, []).Add(c => c.EmptyText, "nothing yet"));
+        Assert.Equal("nothing yet", empty.Find("[data-testid=chart-empty]").TextContent);
+        Assert.Empty(empty.FindAll("svg"));
+    }
+
+    [Fact]
+    public void The_chart_shows_series_names_escaped()
+    {
+        var cut = Render<ConsoleChart>(p => p
+            .Add(c => c.Labels, ["x"])
+            .Add(c => c.Series, [new ConsoleChart.Line("<script>alert(1)</script>", [1])]));
+
+        Assert.DoesNotContain("<script>alert(1)</script>", cut.Markup);
+        Assert.Contains("&lt;script&gt;", cut.Markup);
+    }
+
+    [Fact]
+    public void The_flow_view_puts_the_waiting_counts_on_the_graph_and_in_the_table()
+    {
+        var graph = OrderPath.Build(WorkflowDefinition.Default, [], "", T0, 0.8).Steps;
+        var summary = new FlowSummary(T0, 7,
+            [new StepLoad("order-placed", 0, 0, 0), new StepLoad("payment-authorized", 5, 1, 2), new StepLoad("stock-reserved", 2, 0, 0)],
+            [new StepPace("payment-authorized", 12.4, 300, 850, 4200)],
+            [new FlowMinute(T0, 10, 1, 0, 2, 0)], [], 3, 4);
+
+        var cut = Render<FlowView>(p => p.Add(v => v.Summary, summary).Add(v => v.GraphSteps, graph));
+
+        Assert.Equal("7", cut.Find("[data-testid=tile-in-flight] .tile-value").TextContent);
+        Assert.Equal("5 waiting · 2 breached", cut.Find("[data-step=payment-authorized] [data-testid=graph-step-detail]").TextContent);
+        Assert.Equal("none waiting", cut.Find("[data-step=order-placed] [data-testid=graph-step-detail]").TextContent);
+        var row = cut.Find("[data-testid=flow-step][data-step=payment-authorized]");
+        Assert.Contains("12.4", row.TextContent);
+        Assert.Contains("850 ms", row.TextContent);
+        Assert.Contains("4.2 s", row.TextContent);
+    }
+
+    [Fact]
+    public void The_lag_view_tells_the_impact_in_words_and_marks_breaches()
+    {
+        var impact = LagImpactEstimate.Estimate(100, 0, [T0.AddMinutes(-1), T0.AddMinutes(2), T0.AddMinutes(20)], T0, LagImpactEstimate.DefaultHorizon);
+        var group = new GroupLag("stock-service", "STOP", 100, 42, [new PartitionLagRow("order-ops", 0, "STOP", 100, 42, "no commit for 31 s while 100 behind", T0)],
+            [new LagPoint(T0.AddSeconds(-10), 50), new LagPoint(T0, 100)], 0, "stock-reserved", impact);
+
+        var cut = Render<LagView>(p => p.Add(v => v.Groups, [group]));
+
+        var text = cut.Find("[data-testid=lag-impact]");
+        Assert.Equal("3 waiting at stock-reserved (1 already past their deadline); 1 will breach in the next 10 min at the current drain rate",
+            text.TextContent.Trim().Split("see them")[0].Trim());
+        Assert.Contains("impact-bad", text.GetAttribute("class"));
+        Assert.Contains("not draining", cut.Find("[data-testid=lag-group]").TextContent);
+        Assert.Contains("no commit for 31 s while 100 behind", cut.Find("[data-testid=lag-partition]").TextContent);
+    }
+
+    [Fact]
+    public void A_group_without_a_step_or_waiting_orders_says_so()
+    {
+        Assert.Equal("no step mapped to this group", LagImpactText.Summary(null, null));
+        Assert.Equal("no order waiting at shipped", LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
+        Assert.Equal("caught up", LagImpactText.Drain(null, 0));
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Microsoft.Playwright;
+using OrderFlow.Domain.Events;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Benchmarks;
+
+/// <summary>
+/// Event→screen latency against a running stack (./run.sh): an outside producer publishes one probe record at a time; a
+/// MutationObserver in Chromium notes (Date.now()) when the page shows it; latency = that moment − the record's Kafka
+/// timestamp (CreateTime, set by the producer; same machine clock). Probes are spaced 300–800 ms apart, each waits for
+/// its change, so no change is attributed to the wrong probe. Pages: an open order page (a failed payment event adds a
+/// timeline entry) and the flow dashboard (a record that is not an event raises the quarantined tile: the same path —
+/// Ingest batch, PostgreSQL, NOTIFY, shared query, render — without depending on what the simulator does meanwhile).
+/// Then memory: Console.Web's RSS with N more dashboard pages open.
+/// Usage: tools/benchmark.sh latency &lt;web url&gt; &lt;bootstrap&gt; [probes=100] [pages=50,200]
+/// </summary>
+public static class ScreenLatency
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var web = args[0].TrimEnd('/');
+        var bootstrap = args[1];
+        var probes = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100;
+        var pageCounts = args.Length > 3 ? args[3].Split(',').Select(int.Parse).ToArray() : [50, 200];
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 0, Acks = Acks.All }).Build();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
+        });
+
+        var orderId = "LAT-" + Guid.NewGuid().ToString("N")[..8];
+        await producer.ProduceAsync(KafkaBroker.OperationalTopic, Message(Events.StepAt(orderId, "order-placed", DateTimeOffset.UtcNow)));
+        var orderPage = await browser.NewPageAsync();
+        await orderPage.GotoAsync($"{web}/orders/{orderId}");
+        await orderPage.WaitForSelectorAsync("[data-testid=timeline-event]", new() { Timeout = 60_000 });
+        await Observe(orderPage, "document.querySelectorAll('[data-testid=timeline-event]').length");
+        var order = await ProbeAsync(orderPage, probes, i => producer.ProduceAsync(KafkaBroker.OperationalTopic,
+            Message(new OperationalEvent(Guid.NewGuid(), orderId, "payment-authorized", "payment-service", StepOutcome.Failed, $"probe {i}", DateTimeOffset.UtcNow, 1, "{}"))));
+        Report("order page", order);
+
+        var flow = await browser.NewPageAsync();
+        await flow.GotoAsync($"{web}/flow");
+        await flow.WaitForSelectorAsync("[data-testid=tile-quarantined]", new() { Timeout = 60_000 });
+        await Observe(flow, "document.querySelector('[data-testid=tile-quarantined] .tile-value').textContent");
+        var dashboard = await ProbeAsync(flow, probes, i => producer.ProduceAsync(KafkaBroker.OperationalTopic,
+            new Message<string, byte[]> { Key = "LAT-POISON", Value = "not an event "u8.ToArray() }));
+        Report("flow dashboard", dashboard);
+
+        var webPid = FindWebProcess(web);
+        foreach (var count in pageCounts)
+        {
+            var before = Rss(webPid);
+            var context = await browser.NewContextAsync();
+            var pages = new List<IPage>();
+            for (var i = 0; i < count; i++)
+            {
+                var page = await context.NewPageAsync();
+                await page.GotoAsync($"{web}/flow");
+                await page.WaitForSelectorAsync("[data-testid=live-indicator]", new() { Timeout = 120_000 });
+                pages.Add(page);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(20));
+            var after = Rss(webPid);
+            Console.WriteLine($"memory: {count} dashboard pages: Console.Web RSS {before / 1048576.0:F0} → {after / 1048576.0:F0} MB, {(after - before) / 1048576.0 / count:F2} MB per page");
+            await context.CloseAsync();
+            await Task.Delay(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static Message<string, byte[]> Message(OperationalEvent e) => Events.ToMessage(e);
+
+    private static Task Observe(IPage page, string probe) => page.EvaluateAsync($$"""
+        () => {
+            const read = () => String({{probe}});
+            window.__seen = [];
+            let last = read();
+            new MutationObserver(() => { const now = read(); if (now !== last) { last = now; window.__seen.push([Date.now(), now]); } })
+                .observe(document.body, { subtree: true, childList: true, characterData: true });
+        }
+        """);
+
+    private static async Task<List<double>> ProbeAsync(IPage page, int probes, Func<int, Task<DeliveryResult<string, byte[]>>> publish)
+    {
+        var samples = new List<double>();
+        for (var i = 0; i < probes; i++)
+        {
+            var seen = await page.EvaluateAsync<int>("() => window.__seen.length");
+            var delivered = await publish(i);
+            var handle = await page.WaitForFunctionAsync($"() => window.__seen.length > {seen}", null, new() { Timeout = 30_000 });
+            var at = await page.EvaluateAsync<double>($"() => window.__seen[{seen}][0]");
+            samples.Add(at - delivered.Timestamp.UnixTimestampMs);
+            await Task.Delay(300 + Random.Shared.Next(500));
+        }
+
+        return samples;
+    }
+
+    private static void Report(string name, List<double> samples)
+    {
+        samples.Sort();
+        double P(double q) => samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(q * samples.Count) - 1)];
+        Console.WriteLine($"{name}: n={samples.Count} p50={P(0.5):F0} ms p90={P(0.9):F0} ms p99={P(0.99):F0} ms max={samples[^1]:F0} ms min={samples[0]:F0} ms");
+        Console.WriteLine($"  raw: {string.Join(' ', samples.Select(s => s.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
+
+    private static int FindWebProcess(string web)
+    {
+        var port = new Uri(web).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var p in Process.GetProcesses())
+        {
+            try
+            {
+                var cmd = File.ReadAllText($"/proc/{p.Id}/cmdline").Replace('\0', ' ');
+                if (cmd.Contains("Console.Web", StringComparison.Ordinal) && (cmd.Contains(port, StringComparison.Ordinal) || Environment.GetEnvironmentVariable("WEB_PID") == p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                {
+                    return p.Id;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return int.Parse(Environment.GetEnvironmentVariable("WEB_PID") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static long Rss(int pid)
+    {
+        if (pid == 0)
+        {
+            return 0;
+        }
+
+        var line = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+}
