@@ -8,7 +8,7 @@ namespace OrderFlow.Web.Flow;
 /// <summary>
 /// The wallboard stream: clients connect to <c>/hubs/flow</c> and receive <c>flowSummary</c> (a <see cref="FlowSummary"/>)
 /// on connect and after every change of the read model, coalesced like the pages (the first change after a quiet spell
-/// at once, then at most one per <see cref="LiveRefresh.MinGap"/>). Read-only: clients call nothing.
+/// at once, then at most one per <see cref="FlowQueries.RefreshGap"/>). Read-only: clients call nothing.
 /// </summary>
 public sealed class FlowHub(FlowFeed feed) : Hub
 {
@@ -88,7 +88,7 @@ public sealed class FlowFeed(
             }
 
             // Coalesce: wait out the rest of the gap, then for the next change (or the history tick).
-            var rest = LiveRefresh.MinGap - (clock.GetUtcNow() - started);
+            var rest = FlowQueries.RefreshGap - (clock.GetUtcNow() - started);
             if (rest > TimeSpan.Zero)
             {
                 await Task.Delay(rest, clock, stoppingToken);

@@ -40,7 +40,7 @@ public static class ScreenLatency
         await orderPage.GotoAsync($"{web}/orders/{orderId}");
         await orderPage.WaitForSelectorAsync("[data-testid=timeline-event]", new() { Timeout = 60_000 });
         await Observe(orderPage, "document.querySelectorAll('[data-testid=timeline-event]').length");
-        var order = await ProbeAsync(orderPage, probes, i => producer.ProduceAsync(KafkaBroker.OperationalTopic,
+        var order = await ProbeAsync(orderPage, probes, i => PublishAsync(producer,
             Message(new OperationalEvent(Guid.NewGuid(), orderId, "payment-authorized", "payment-service", StepOutcome.Failed, $"probe {i}", DateTimeOffset.UtcNow, 1, "{}"))));
         Report("order page", order);
 
@@ -48,8 +48,8 @@ public static class ScreenLatency
         await flow.GotoAsync($"{web}/flow");
         await flow.WaitForSelectorAsync("[data-testid=tile-quarantined]", new() { Timeout = 60_000 });
         await Observe(flow, "document.querySelector('[data-testid=tile-quarantined] .tile-value').textContent");
-        var dashboard = await ProbeAsync(flow, probes, i => producer.ProduceAsync(KafkaBroker.OperationalTopic,
-            new Message<string, byte[]> { Key = "LAT-POISON", Value = "not an event "u8.ToArray() }));
+        var dashboard = await ProbeAsync(flow, probes, i => PublishAsync(producer,
+            Stamped(new Message<string, byte[]> { Key = "LAT-POISON", Value = "not an event "u8.ToArray() })));
         Report("flow dashboard", dashboard);
 
         var webPid = FindWebProcess(web);
@@ -74,7 +74,21 @@ public static class ScreenLatency
         }
     }
 
-    private static Message<string, byte[]> Message(OperationalEvent e) => Events.ToMessage(e);
+    /// <summary>The record's timestamp (CreateTime) set here, when it is handed to the producer.</summary>
+    private static Message<string, byte[]> Message(OperationalEvent e) => Stamped(Events.ToMessage(e));
+
+    private static Message<string, byte[]> Stamped(Message<string, byte[]> message)
+    {
+        message.Timestamp = new Timestamp(DateTime.UtcNow);
+        return message;
+    }
+
+    /// <summary>Publishes and returns the record's timestamp (the CreateTime it carries).</summary>
+    private static async Task<long> PublishAsync(IProducer<string, byte[]> producer, Message<string, byte[]> message)
+    {
+        await producer.ProduceAsync(KafkaBroker.OperationalTopic, message);
+        return message.Timestamp.UnixTimestampMs;
+    }
 
     private static Task Observe(IPage page, string probe) => page.EvaluateAsync($$"""
         () => {
@@ -86,16 +100,16 @@ public static class ScreenLatency
         }
         """);
 
-    private static async Task<List<double>> ProbeAsync(IPage page, int probes, Func<int, Task<DeliveryResult<string, byte[]>>> publish)
+    private static async Task<List<double>> ProbeAsync(IPage page, int probes, Func<int, Task<long>> publish)
     {
         var samples = new List<double>();
         for (var i = 0; i < probes; i++)
         {
             var seen = await page.EvaluateAsync<int>("() => window.__seen.length");
-            var delivered = await publish(i);
+            var stamped = await publish(i);
             var handle = await page.WaitForFunctionAsync($"() => window.__seen.length > {seen}", null, new() { Timeout = 30_000 });
             var at = await page.EvaluateAsync<double>($"() => window.__seen[{seen}][0]");
-            samples.Add(at - delivered.Timestamp.UnixTimestampMs);
+            samples.Add(at - stamped);
             await Task.Delay(300 + Random.Shared.Next(500));
         }
 
