@@ -58,8 +58,11 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await page.GetByTestId("orders-results").FocusAsync();
         await page.Keyboard.PressAsync("ArrowDown");
         await page.Keyboard.PressAsync("ArrowDown");
+        // Two presses select the second row; wait for that before reading it (the first press alone already sets ?selected=).
+        var second = page.GetByTestId("order-row").Nth(1);
+        await Assertions.Expect(second).ToHaveAttributeAsync("data-selected", "true");
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("selected="));
-        var selected = await page.Locator("[data-testid=order-row][data-selected=true]").TextContentAsync();
+        var selected = await second.TextContentAsync();
         await page.Keyboard.PressAsync("Enter");
 
         await Assertions.Expect(page).ToHaveURLAsync(console.WebUrl + "/orders/" + Uri.EscapeDataString(selected!));
