@@ -42,7 +42,7 @@ export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 
 (cd Console.Ingest && exec dotnet "$bin/Console.Ingest.dll" --urls "$ingest_url") &
 pids+=($!)
-(cd Console.Web && exec dotnet "$bin/Console.Web.dll" --urls "$web_url") &
+(cd Console.Web && Console__IngestUrl="$ingest_url" exec dotnet "$bin/Console.Web.dll" --urls "$web_url") &
 pids+=($!)
 (cd tools/Simulator && exec dotnet "$bin/Console.Simulator.dll") &
 pids+=($!)

@@ -1,8 +1,13 @@
+using MudBlazor.Services;
+using Npgsql;
 using OrderFlow.Platform.Hosting;
 using OrderFlow.Web.Components;
+using OrderFlow.Web.DeadLetters;
+using OrderFlow.Web.Freshness;
 using OrderFlow.Web.Live;
 using OrderFlow.Web.Orders;
-using Radzen;
+using OrderFlow.Web.Quarantine;
+using OrderFlow.Web.Stuck;
 
 namespace OrderFlow.Web;
 
@@ -11,11 +16,24 @@ public static class WebServices
     public static WebApplicationBuilder AddWebServices(this WebApplicationBuilder builder)
     {
         builder.AddPlatformServices();
+        builder.Services.AddOptions<ConsoleWebOptions>()
+            .Bind(builder.Configuration.GetSection(ConsoleWebOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton(sp => ReadModelPool.Create(builder.Configuration, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ConsoleWebOptions>>().Value));
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddRadzenComponents();
+        builder.Services.AddMudServices();
         builder.Services.AddSingleton<ReadModelChanges>();
         builder.Services.AddHostedService<ReadModelChangeListener>();
-        builder.Services.AddScoped<OrderQueries>();
+        builder.Services.AddSingleton<SharedQueries>();
+        builder.Services.AddHttpClient();
+        builder.Services.AddSingleton<FreshnessMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FreshnessMonitor>());
+        builder.Services.AddSingleton<OrderQueries>();
+        builder.Services.AddSingleton<StuckQueries>();
+        builder.Services.AddSingleton<DeadLetterQueries>();
+        builder.Services.AddSingleton<QuarantineQueries>();
+        builder.Services.AddSingleton<NavigationCounts>();
         return builder;
     }
 

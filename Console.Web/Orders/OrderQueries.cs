@@ -1,9 +1,13 @@
-using Microsoft.EntityFrameworkCore;
-using OrderFlow.Domain.Orders;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
 using OrderFlow.Domain.Sla;
-using OrderFlow.Platform.ReadModel;
 
 namespace OrderFlow.Web.Orders;
+
+/// <summary>The dead letter that stops an in-flight order (its latest one not yet replayed or purged), named wherever the order is.</summary>
+public sealed record DeadLetterCause(long Id, string Topic, string? Reason, string? FailedService, DateTimeOffset FirstSeenAt);
 
 public sealed record OrderSummary(
     string OrderId,
@@ -12,19 +16,25 @@ public sealed record OrderSummary(
     string? LastStep,
     string? LastFailure,
     DateTimeOffset? PlacedAt,
+    DateTimeOffset FirstSeenAt,
     DateTimeOffset LastEventAt,
     DateTimeOffset UpdatedAt,
     int EventCount,
     int FlaggedCount,
     string SlaState,
     string? SlaScope,
-    DateTimeOffset? SlaDueAt);
+    DateTimeOffset? SlaDueAt,
+    DeadLetterCause? DeadLetter)
+{
+    /// <summary>Why the order is not moving, in one line: its open failure, else the dead letter behind it.</summary>
+    public string? StoppedBy => LastFailure ?? (DeadLetter is { } d ? $"dead letter on {d.Topic}: {d.Reason ?? "no reason given"}" : null);
+}
 
-public sealed record OrderPage(IReadOnlyList<OrderSummary> Items, int Total);
-
-public sealed record StatusCount(string Status, int Count);
+/// <summary>One page of a search: <c>Total</c> counts matches up to <see cref="OrderQueries.CountCap"/>; <c>Next</c> continues it.</summary>
+public sealed record OrderResults(IReadOnlyList<OrderSummary> Items, long Total, bool TotalIsCapped, string? Next);
 
 public sealed record OrderEventView(
+    long Id,
     Guid EventId,
     string Step,
     string Service,
@@ -37,105 +47,255 @@ public sealed record OrderEventView(
     long Offset,
     string[] Flags,
     string? TraceId,
-    System.Text.Json.JsonElement Attributes);
+    JsonElement Attributes);
 
-public sealed record OrderDetail(OrderSummary Order, IReadOnlyList<OrderEventView> Events);
+public sealed record LinkedRecord(long Id, string Topic, int Partition, long Offset, string? Reason, DateTimeOffset At, string Status);
+
+public sealed record OrderDetail(OrderSummary Order, IReadOnlyList<OrderEventView> Events, IReadOnlyList<LinkedRecord> DeadLetters, IReadOnlyList<LinkedRecord> Quarantined);
 
 /// <summary>
-/// Read-only queries over the read model for the screens and the JSON API. All filters are parameterized.
-/// An in-flight order's SLA state is read against the clock: breached as the SLA watcher recorded it, otherwise at-risk
-/// once <c>sla_at_risk_at</c> has passed (nobody writes that transition: decision 0011).
+/// Read-only queries over orders for the screens and the JSON API, in SQL so each filter's plan is visible (docs/benchmarks.md).
+/// Every value is a parameter. Paging is keyset on (first_seen_at, order_id), which an index serves for every filter.
+/// An in-flight order's SLA state is read against the clock: breached as the SLA watcher recorded it, at-risk once
+/// sla_at_risk_at has passed (decision 0011).
 /// </summary>
-public sealed class OrderQueries(IDbContextFactory<ReadModelDb> dbFactory, TimeProvider clock)
+public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock)
 {
     public const int MaxPageSize = 500;
 
-    public static readonly string[] Statuses = [.. OrderStatusNames.All];
+    /// <summary>Counting stops here: a search's count reads at most this many index entries.</summary>
+    public const int CountCap = 1_000;
 
-    public async Task<OrderPage> ListAsync(string? search, string? status, int skip, int take, CancellationToken cancellationToken = default)
+    private const string Columns =
+        """
+        o.order_id, o.status, o.positions, o.last_step, o.last_failure, o.placed_at, o.first_seen_at, o.last_event_at, o.updated_at,
+        o.event_count, o.flagged_count,
+        case when o.sla_state = 'breached' then 'breached' when o.status = 'in-progress' and o.sla_at_risk_at <= @now then 'at-risk' else 'on-track' end,
+        o.sla_scope, o.sla_due_at,
+        dl.id, dl.dlq_topic, dl.error_reason, dl.failed_service, dl.first_seen_at
+        """;
+
+    private const string DeadLetterJoin =
+        """
+        left join lateral (
+            select d.id, d.dlq_topic, d.error_reason, d.failed_service, d.first_seen_at from dead_letters d
+            where o.status = 'in-progress' and d.order_id = o.order_id and d.status in ('new', 'skipped') order by d.first_seen_at desc limit 1) dl on true
+        """;
+
+    public async Task<OrderResults> SearchAsync(OrderSearch search, string? after, int take, CancellationToken cancellationToken = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var query = db.Orders.AsNoTracking();
-        if (!string.IsNullOrWhiteSpace(search))
-        {
-            var pattern = "%" + EscapeLike(search.Trim()) + "%";
-            query = query.Where(o => EF.Functions.ILike(o.OrderId, pattern, "\\"));
-        }
-
+        take = Math.Clamp(take, 1, MaxPageSize);
         var now = clock.GetUtcNow();
-        if (status == SlaStateNames.Breached)
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+
+        await using var page = new NpgsqlCommand { Connection = connection };
+        var where = Where(search, page, now);
+        var sort = search.EffectiveSort;
+        if (OrderCursor.Parse(after) is { } cursor)
         {
-            query = query.Where(o => o.Status == OrderStatusNames.InProgress && o.SlaState == SlaStateNames.Breached);
-        }
-        else if (status == SlaStateNames.AtRisk)
-        {
-            query = query.Where(o => o.Status == OrderStatusNames.InProgress && o.SlaState != SlaStateNames.Breached && o.SlaAtRiskAt <= now);
-        }
-        else if (status == SlaStateNames.OnTrack)
-        {
-            query = query.Where(o => o.Status == OrderStatusNames.InProgress && o.SlaState != SlaStateNames.Breached && (o.SlaAtRiskAt == null || o.SlaAtRiskAt > now));
-        }
-        else if (!string.IsNullOrWhiteSpace(status))
-        {
-            query = query.Where(o => o.Status == status);
+            where.Add(sort switch
+            {
+                "id" => "o.order_id ~>~ @cursor_id",
+                "oldest" => "(o.first_seen_at, o.order_id) > (@cursor_at, @cursor_id)",
+                _ => "(o.first_seen_at, o.order_id) < (@cursor_at, @cursor_id)",
+            });
+            page.Parameters.AddWithValue("cursor_at", cursor.FirstSeenAt);
+            page.Parameters.AddWithValue("cursor_id", cursor.OrderId);
         }
 
-        var total = await query.CountAsync(cancellationToken);
-        var items = await Summaries(query
-            .OrderByDescending(o => o.UpdatedAt).ThenBy(o => o.OrderId)
-            .Skip(Math.Max(0, skip))
-            .Take(Math.Clamp(take, 1, MaxPageSize)), now)
-            .ToListAsync(cancellationToken);
-        return new OrderPage(items, total);
-    }
+        // By id, in the order of the id-prefix index (byte order), so a prefix search reads only its own index range.
+        var orderBy = sort switch
+        {
+            "id" => "o.order_id using ~<~",
+            "oldest" => "o.first_seen_at, o.order_id",
+            _ => "o.first_seen_at desc, o.order_id desc",
+        };
+        page.CommandText = $"""
+            select {Columns}
+            from (select * from orders o {WhereClause(where)} order by {orderBy} limit @take) o
+            {DeadLetterJoin}
+            order by {orderBy}
+            """;
+        page.Parameters.AddWithValue("take", take + 1);
+        var items = await ReadSummariesAsync(page, cancellationToken);
+        var more = items.Count > take;
+        if (more)
+        {
+            items.RemoveAt(items.Count - 1);
+        }
 
-    /// <summary>In-flight orders by SLA state (on-track, at-risk, breached).</summary>
-    public async Task<IReadOnlyList<StatusCount>> CountInFlightBySlaAsync(CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var now = clock.GetUtcNow();
-        var counts = await db.Orders.AsNoTracking().Where(o => o.Status == OrderStatusNames.InProgress)
-            .Select(o => o.SlaState == SlaStateNames.Breached ? SlaStateNames.Breached : o.SlaAtRiskAt <= now ? SlaStateNames.AtRisk : SlaStateNames.OnTrack)
-            .GroupBy(state => state)
-            .Select(g => new StatusCount(g.Key, g.Count())).ToListAsync(cancellationToken);
-        return SlaStates.Select(s => counts.FirstOrDefault(c => c.Status == s) ?? new StatusCount(s, 0)).ToList();
-    }
+        long total;
+        if (after is null)
+        {
+            await using var count = new NpgsqlCommand { Connection = connection };
+            var countWhere = Where(search, count, now);
+            count.CommandText = $"select count(*) from (select 1 from orders o {WhereClause(countWhere)} limit {CountCap + 1}) m";
+            total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
+        else
+        {
+            total = -1;
+        }
 
-    public static readonly string[] SlaStates = [.. SlaStateNames.All];
-
-    public async Task<IReadOnlyList<StatusCount>> CountByStatusAsync(CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var counts = await db.Orders.AsNoTracking().GroupBy(o => o.Status).Select(g => new StatusCount(g.Key, g.Count())).ToListAsync(cancellationToken);
-        return Statuses.Select(s => counts.FirstOrDefault(c => c.Status == s) ?? new StatusCount(s, 0)).ToList();
+        var next = more ? new OrderCursor(items[^1].FirstSeenAt, items[^1].OrderId).ToString() : null;
+        return new OrderResults(items, Math.Min(total, CountCap), total > CountCap, next);
     }
 
     public async Task<OrderDetail?> FindAsync(string orderId, CancellationToken cancellationToken = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var order = await Summaries(db.Orders.AsNoTracking().Where(o => o.OrderId == orderId), clock.GetUtcNow())
-            .SingleOrDefaultAsync(cancellationToken);
-        if (order is null)
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        var order = new NpgsqlBatchCommand($"select {Columns} from orders o {DeadLetterJoin} where o.order_id = @id");
+        order.Parameters.AddWithValue("id", orderId);
+        order.Parameters.AddWithValue("now", clock.GetUtcNow());
+        var events = new NpgsqlBatchCommand(
+            """
+            select id, event_id, step, service, outcome, reason, occurred_at, ingested_at, topic, partition, "offset", flags, trace_id, attributes::text
+            from order_events where order_id = @id order by occurred_at, id
+            """);
+        events.Parameters.AddWithValue("id", orderId);
+        var deadLetters = new NpgsqlBatchCommand(
+            """
+            select id, dlq_topic, dlq_partition, dlq_offset, error_reason, first_seen_at, status
+            from dead_letters where order_id = @id order by first_seen_at, id
+            """);
+        deadLetters.Parameters.AddWithValue("id", orderId);
+        var quarantined = new NpgsqlBatchCommand(
+            """
+            select id, topic, partition, "offset", error, received_at, 'quarantined'
+            from quarantined_records where key = @key order by received_at, id
+            """);
+        quarantined.Parameters.AddWithValue("key", NpgsqlDbType.Bytea, Encoding.UTF8.GetBytes(orderId));
+        batch.BatchCommands.Add(order);
+        batch.BatchCommands.Add(events);
+        batch.BatchCommands.Add(deadLetters);
+        batch.BatchCommands.Add(quarantined);
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        OrderSummary? summary = null;
+        if (await reader.ReadAsync(cancellationToken))
         {
-            return null;
+            summary = ReadSummary(reader);
         }
 
-        var events = await db.OrderEvents.AsNoTracking()
-            .Where(e => e.OrderId == orderId)
-            .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id)
-            .Select(e => new { e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.TraceId, e.Attributes })
-            .ToListAsync(cancellationToken);
-        return new OrderDetail(order, events.Select(e => new OrderEventView(
-            e.EventId, e.Step, e.Service, e.Outcome, e.Reason, e.OccurredAt, e.IngestedAt, e.Topic, e.Partition, e.Offset, e.Flags, e.TraceId,
-            System.Text.Json.JsonDocument.Parse(e.Attributes).RootElement.Clone())).ToList());
+        await reader.NextResultAsync(cancellationToken);
+        var eventViews = new List<OrderEventView>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            using var attributes = JsonDocument.Parse(reader.GetString(13));
+            eventViews.Add(new OrderEventView(
+                reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), NullableString(reader, 5),
+                reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetString(8), reader.GetInt32(9), reader.GetInt64(10),
+                reader.GetFieldValue<string[]>(11), NullableString(reader, 12), attributes.RootElement.Clone()));
+        }
+
+        await reader.NextResultAsync(cancellationToken);
+        var linkedDeadLetters = await ReadLinkedAsync(reader, cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        var linkedQuarantine = await ReadLinkedAsync(reader, cancellationToken);
+        return summary is null ? null : new OrderDetail(summary, eventViews, linkedDeadLetters, linkedQuarantine);
     }
 
-    /// <summary>Orders as the screens and the API show them, their SLA state as of <paramref name="now"/>.</summary>
-    private static IQueryable<OrderSummary> Summaries(IQueryable<OrderRow> orders, DateTimeOffset now) =>
-        orders.Select(o => new OrderSummary(o.OrderId, o.Status, o.Positions, o.LastStep, o.LastFailure, o.PlacedAt, o.LastEventAt, o.UpdatedAt, o.EventCount, o.FlaggedCount,
-            o.SlaState == SlaStateNames.Breached ? SlaStateNames.Breached
-                : o.Status == OrderStatusNames.InProgress && o.SlaAtRiskAt <= now ? SlaStateNames.AtRisk : SlaStateNames.OnTrack,
-            o.SlaScope, o.SlaDueAt));
+    /// <summary>The workflow's step names as a search can filter them (in-flight orders wait for one of these).</summary>
+    private static List<string> Where(OrderSearch search, NpgsqlCommand command, DateTimeOffset now)
+    {
+        var where = new List<string>();
+        command.Parameters.AddWithValue("now", now);
+        if (search.Search is { } id)
+        {
+            where.Add("o.order_id like @prefix");
+            command.Parameters.AddWithValue("prefix", EscapeLike(id) + "%");
+        }
+
+        if (search.Status is { } status)
+        {
+            where.Add("o.status = @status");
+            command.Parameters.AddWithValue("status", status);
+        }
+
+        switch (search.Sla)
+        {
+            case SlaStateNames.Breached:
+                where.Add("o.status = 'in-progress' and o.sla_state = 'breached'");
+                break;
+            case SlaStateNames.AtRisk:
+                where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
+                break;
+            case SlaStateNames.OnTrack:
+                where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and (o.sla_at_risk_at is null or o.sla_at_risk_at > @now)");
+                break;
+        }
+
+        if (search.Step is { } step)
+        {
+            where.Add("o.status = 'in-progress' and o.positions @> array[@step]");
+            command.Parameters.AddWithValue("step", step);
+        }
+
+        if (search.Failure)
+        {
+            where.Add("o.last_failure is not null");
+        }
+
+        if (search.DeadLetter)
+        {
+            where.Add("exists (select 1 from dead_letters d where d.order_id = o.order_id)");
+        }
+
+        if (search.Flagged)
+        {
+            where.Add("o.flagged_count > 0");
+        }
+
+        if (search.From is { } from)
+        {
+            where.Add("o.first_seen_at >= @from");
+            command.Parameters.AddWithValue("from", from);
+        }
+
+        if (search.To is { } to)
+        {
+            where.Add("o.first_seen_at < @to");
+            command.Parameters.AddWithValue("to", to);
+        }
+
+        return where;
+    }
+
+    private static string WhereClause(List<string> where) => where.Count == 0 ? "" : "where " + string.Join(" and ", where);
+
+    private static async Task<List<OrderSummary>> ReadSummariesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var items = new List<OrderSummary>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(ReadSummary(reader));
+        }
+
+        return items;
+    }
+
+    private static OrderSummary ReadSummary(NpgsqlDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetFieldValue<string[]>(2), NullableString(r, 3), NullableString(r, 4), NullableTime(r, 5),
+        r.GetFieldValue<DateTimeOffset>(6), r.GetFieldValue<DateTimeOffset>(7), r.GetFieldValue<DateTimeOffset>(8), r.GetInt32(9), r.GetInt32(10),
+        r.GetString(11), NullableString(r, 12), NullableTime(r, 13),
+        r.IsDBNull(14) ? null : new DeadLetterCause(r.GetInt64(14), r.GetString(15), NullableString(r, 16), NullableString(r, 17), r.GetFieldValue<DateTimeOffset>(18)));
+
+    private static async Task<List<LinkedRecord>> ReadLinkedAsync(NpgsqlDataReader r, CancellationToken cancellationToken)
+    {
+        var list = new List<LinkedRecord>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            list.Add(new LinkedRecord(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.GetInt64(3), NullableString(r, 4), r.GetFieldValue<DateTimeOffset>(5), r.GetString(6)));
+        }
+
+        return list;
+    }
+
+    internal static string? NullableString(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    internal static DateTimeOffset? NullableTime(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
 
     private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 }

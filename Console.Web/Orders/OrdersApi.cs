@@ -6,16 +6,12 @@ public static class OrdersApi
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/orders");
-        api.MapGet("/", async (OrderQueries queries, string? search, string? status, int? skip, int? take, CancellationToken ct) =>
+        api.MapGet("/", async (HttpContext http, OrderQueries queries, string? after, int? take, CancellationToken ct) =>
         {
-            if (!string.IsNullOrEmpty(status) && !OrderQueries.Statuses.Contains(status) && !OrderQueries.SlaStates.Contains(status))
-            {
-                return Results.Problem(
-                    $"status must be one of {string.Join(", ", OrderQueries.Statuses.Concat(OrderQueries.SlaStates))}",
-                    statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            return Results.Ok(await queries.ListAsync(search, status, skip ?? 0, take ?? 50, ct));
+            var search = OrderSearch.FromQuery(http.Request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString()));
+            return search.Problem() is { } problem
+                ? Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest)
+                : Results.Ok(await queries.SearchAsync(search, after, take ?? 50, ct));
         });
         api.MapGet("/{orderId}", async (OrderQueries queries, string orderId, CancellationToken ct) =>
             await queries.FindAsync(orderId, ct) is { } detail

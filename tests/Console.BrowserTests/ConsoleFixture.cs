@@ -12,6 +12,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
     private readonly PostgresServer _postgres = new();
     private AppProcess? _ingest;
     private AppProcess? _web;
+    private Dictionary<string, string> _environment = [];
+    private string _ingestUrl = "";
     private IPlaywright? _playwright;
 
     public KafkaBroker Kafka { get; } = new();
@@ -23,16 +25,16 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
-        var environment = new Dictionary<string, string>
+        var environment = _environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__ReadModel"] = await _postgres.CreateDatabaseAsync("browser"),
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
         };
-        var ingestUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
-        _ingest = AppProcess.Start("Console.Ingest", environment, "--urls", ingestUrl);
-        await _ingest.WaitForHealthyAsync(ingestUrl, TimeSpan.FromSeconds(60));
+        _ingestUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
+        environment["Console__IngestUrl"] = _ingestUrl;
+        await StartIngestAsync();
         _web = AppProcess.Start("Console.Web", environment, "--urls", WebUrl);
         await _web.WaitForHealthyAsync(WebUrl, TimeSpan.FromSeconds(60));
 
@@ -44,6 +46,39 @@ public sealed class ConsoleFixture : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });
     }
+
+    /// <summary>Where a test saves its screenshots (artifacts of the run): .local/screenshots in the repository.</summary>
+    public static string ScreenshotDirectory { get; } = Directory.CreateDirectory(Path.Combine(AppProcess.RepositoryRoot(), ".local", "screenshots")).FullName;
+
+    public async Task StartIngestAsync()
+    {
+        _ingest = AppProcess.Start("Console.Ingest", _environment, "--urls", _ingestUrl);
+        await _ingest.WaitForHealthyAsync(_ingestUrl, TimeSpan.FromSeconds(60));
+    }
+
+    public async Task StopIngestAsync()
+    {
+        if (_ingest is not null)
+        {
+            await _ingest.DisposeAsync();
+            _ingest = null;
+        }
+    }
+
+    /// <summary>A new page at the viewport the screenshots use.</summary>
+    public async Task<IPage> NewPageAsync(bool dark = false)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 960 } });
+        if (dark)
+        {
+            await context.AddCookiesAsync([new Cookie { Name = "console-theme", Value = "dark", Url = WebUrl }]);
+        }
+
+        return await context.NewPageAsync();
+    }
+
+    public static Task ScreenshotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
 
     public async Task DisposeAsync()
     {

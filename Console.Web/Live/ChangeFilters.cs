@@ -1,0 +1,21 @@
+using OrderFlow.Platform.ReadModel;
+
+namespace OrderFlow.Web.Live;
+
+/// <summary>Which change notifications concern which page, so a page re-queries and re-renders only for what it shows.</summary>
+public static class ChangeFilters
+{
+    /// <summary>Order lists (search, stuck): any order changed, or a dead letter arrived (it names why an order stopped).</summary>
+    public static bool Orders(ChangeNotification n) => n.Orders > 0 || n.Events > 0 || n.Sla > 0 || n.DeadLetters > 0;
+
+    /// <summary>One order's page: that order changed (or the ids did not all fit), or a dead letter or quarantined record arrived.</summary>
+    public static Func<ChangeNotification, bool> Order(string orderId) =>
+        n => n.DeadLetters > 0 || n.Quarantined > 0 || (n.Orders > 0 && (!n.AllOrderIds || n.OrderIds.Contains(orderId)));
+
+    public static bool DeadLetters(ChangeNotification n) => n.DeadLetters > 0 || n.Actions > 0;
+
+    public static bool Quarantine(ChangeNotification n) => n.Quarantined > 0;
+
+    /// <summary>The navigation's counts: stuck orders, new dead letters, quarantined records.</summary>
+    public static bool Navigation(ChangeNotification n) => Orders(n) || Quarantine(n) || n.Actions > 0;
+}

@@ -1,0 +1,20 @@
+// Small browser helpers for the console (no framework): preferences in cookies, the browser's time zone, focus.
+window.orderFlowConsole = {
+  setPreference: function (name, value) {
+    document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; max-age=31536000; samesite=lax";
+  },
+  timeZone: function () {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  },
+  scrollIntoView: function (selector) {
+    var element = document.querySelector(selector);
+    if (element) { element.scrollIntoView({ block: "nearest" }); }
+  }
+};
+
+// Arrow keys move the selection in lists marked data-arrow-keys instead of scrolling the page.
+document.addEventListener("keydown", function (e) {
+  if ((e.key === "ArrowUp" || e.key === "ArrowDown") && e.target && e.target.closest && e.target.closest("[data-arrow-keys]")) {
+    e.preventDefault();
+  }
+});

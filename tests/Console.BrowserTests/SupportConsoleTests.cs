@@ -1,0 +1,225 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Playwright;
+using OrderFlow.Testing;
+
+namespace OrderFlow.BrowserTests;
+
+/// <summary>A support agent's console in a real browser, fed through the real broker protocol, Console.Ingest and PostgreSQL.</summary>
+public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<ConsoleFixture>
+{
+    private static readonly LocatorAssertionsToBeVisibleOptions Visible = new() { Timeout = 30_000 };
+    private static readonly LocatorAssertionsToContainTextOptions Contains = new() { Timeout = 30_000 };
+
+    [Fact]
+    public async Task A_newly_published_order_appears_in_the_list_without_reloading_the_page()
+    {
+        var page = await console.NewPageAsync();
+        await page.GotoAsync(console.WebUrl + "/orders");
+        await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        var orderId = "ORD-LIVE-" + Guid.NewGuid().ToString("N")[..6];
+        var navigations = 0;
+        page.FrameNavigated += (_, frame) => navigations += frame == page.MainFrame ? 1 : 0;
+
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.Step(orderId, "order-placed", 0), Events.Step(orderId, "stock-reserved", 1)]);
+
+        var row = page.Locator("tr", new() { Has = page.GetByText(orderId, new() { Exact = true }) });
+        await Assertions.Expect(row).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(row).ToContainTextAsync("in-progress");
+        await Assertions.Expect(row).ToContainTextAsync("payment-authorized + shipped");
+        // Its events happened long ago (fixed test time): the SLA watcher declares the breach, and the row says so live.
+        await Assertions.Expect(row).ToContainTextAsync("breached", Contains);
+        Assert.Equal(0, navigations);
+        await ConsoleFixture.ScreenshotAsync(page, "orders-live");
+    }
+
+    [Fact]
+    public async Task Search_from_the_url_then_open_the_order_by_keyboard_shows_its_graph_and_timeline()
+    {
+        var prefix = "ACC-34603d51-s7f2-" + Guid.NewGuid().ToString("N")[..8];
+        var orderId = prefix + "-customer-reorder-with-a-long-identifier-1";
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([
+            Events.Step(prefix + "-customer-reorder-with-a-long-identifier-2", "order-placed", 0),
+            Events.Step(orderId, "order-placed", 0), Events.Step(orderId, "payment-authorized", 1, succeeded: false, reason: "card declined"),
+            Events.Step(orderId, "stock-reserved", 2)]);
+
+        var page = await console.NewPageAsync();
+        await page.GotoAsync(console.WebUrl + "/orders?search=" + Uri.EscapeDataString(prefix));
+        await Assertions.Expect(page.GetByTestId("order-search")).ToHaveValueAsync(prefix);
+        await Assertions.Expect(page.GetByTestId("order-row")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("match-count")).ToHaveTextAsync("2 orders match");
+        // Long ids are shown whole.
+        await Assertions.Expect(page.GetByText(orderId, new() { Exact = true })).ToBeVisibleAsync();
+        await ConsoleFixture.ScreenshotAsync(page, "orders-search-long-ids");
+
+        await page.GetByTestId("orders-results").FocusAsync();
+        await page.Keyboard.PressAsync("ArrowDown");
+        await page.Keyboard.PressAsync("ArrowDown");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("selected="));
+        var selected = await page.Locator("[data-testid=order-row][data-selected=true]").TextContentAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await Assertions.Expect(page).ToHaveURLAsync(console.WebUrl + "/orders/" + Uri.EscapeDataString(selected!));
+        await Assertions.Expect(page.GetByTestId("order-title")).ToHaveTextAsync(selected!);
+        if (selected == orderId)
+        {
+            await ExpectFailedOrderAsync(page);
+        }
+
+        await page.GotoAsync(console.WebUrl + "/orders/" + Uri.EscapeDataString(orderId));
+        await ExpectFailedOrderAsync(page);
+        await ConsoleFixture.ScreenshotAsync(page, "order-page");
+    }
+
+    [Fact]
+    public async Task An_event_published_for_an_open_order_page_changes_it_without_reload()
+    {
+        var orderId = "ORD-OPEN-" + Guid.NewGuid().ToString("N")[..6];
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
+        var page = await console.NewPageAsync(dark: true);
+        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await Assertions.Expect(page.Locator("[data-step=stock-reserved]")).ToHaveAttributeAsync("data-state", "breached", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("timeline-event")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        var navigations = 0;
+        page.FrameNavigated += (_, frame) => navigations += frame == page.MainFrame ? 1 : 0;
+
+        await producer.PublishAsync([Events.Step(orderId, "stock-reserved", 1), Events.Step(orderId, "stock-reserved", 2)]);
+
+        await Assertions.Expect(page.Locator("[data-step=stock-reserved]")).ToHaveAttributeAsync("data-state", "done", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("timeline-event")).ToHaveCountAsync(3, new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=event-flag][data-flag=repeated]")).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(page.GetByTestId("flag-explanation")).ToContainTextAsync("already succeeded");
+        Assert.Equal(0, navigations);
+        await ConsoleFixture.ScreenshotAsync(page, "order-page-live-dark");
+    }
+
+    [Fact]
+    public async Task A_dead_letter_appears_grouped_by_cause_names_itself_as_the_cause_and_links_both_ways()
+    {
+        var orderId = "ORD-DLQ-" + Guid.NewGuid().ToString("N")[..6];
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
+        var reason = $"provider timeout after {Random.Shared.Next(1000, 9999)} ms for {orderId} <script>alert(1)</script>";
+        await producer.ProduceAsync("payments-dlq", new Message<string, byte[]>
+        {
+            Key = orderId,
+            Value = Encoding.UTF8.GetBytes($$"""{"orderId":"{{orderId}}","amount":12.5,"note":"<img src=x onerror=alert(2)>"}"""),
+            Headers = [new Confluent.Kafka.Header("dlq-error-reason", Encoding.UTF8.GetBytes(reason)), new Confluent.Kafka.Header("dlq-service", "payment-service"u8.ToArray()), new Confluent.Kafka.Header("dlq-original-topic", "order-ops"u8.ToArray())],
+        });
+        var dialogs = 0;
+        var page = await console.NewPageAsync();
+        page.Dialog += async (_, dialog) => { dialogs++; await dialog.DismissAsync(); };
+
+        await page.GotoAsync(console.WebUrl + "/dead-letters");
+        var group = page.Locator("[data-testid=dead-letter-group]", new() { HasText = "provider timeout after <n> ms for ORD-DLQ-" });
+        await Assertions.Expect(group).ToBeVisibleAsync(Visible);
+        await ConsoleFixture.ScreenshotAsync(page, "dead-letters");
+        await group.ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("cause="));
+        await page.GetByTestId("dead-letter-records").GetByText(orderId, new() { Exact = true }).WaitForAsync();
+        await page.GetByTestId("dead-letter-link").First.ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("dead-letter-reason")).ToContainTextAsync(reason);
+        await Assertions.Expect(page.Locator("[data-label=Value] [data-testid=record-bytes-content]")).ToHaveAttributeAsync("data-mode", "json");
+        await Assertions.Expect(page.Locator("[data-label=Value] [data-testid=record-bytes-content]")).ToContainTextAsync("\"note\": \"<img src=x onerror=alert(2)>\"");
+        await Assertions.Expect(page.GetByTestId("record-headers")).ToContainTextAsync("dlq-service");
+        Assert.Equal(0, await page.Locator("img[src=x]").CountAsync());
+        await ConsoleFixture.ScreenshotAsync(page, "dead-letter-record");
+
+        await page.GetByTestId("dead-letter-order").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("stopped-by")).ToContainTextAsync("dead letter on payments-dlq");
+        await Assertions.Expect(page.GetByTestId("order-dead-letter-link")).ToBeVisibleAsync();
+
+        var api = JsonDocument.Parse(await (await page.APIRequest.GetAsync(console.WebUrl + "/api/orders/" + orderId)).TextAsync());
+        Assert.Equal("payments-dlq", api.RootElement.GetProperty("order").GetProperty("deadLetter").GetProperty("topic").GetString());
+        Assert.StartsWith("dead letter on payments-dlq", api.RootElement.GetProperty("order").GetProperty("stoppedBy").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, dialogs);
+    }
+
+    [Fact]
+    public async Task A_quarantined_record_appears_with_its_reason_and_bytes_and_counts_in_the_navigation()
+    {
+        var key = "ORD-QUAR-" + Guid.NewGuid().ToString("N")[..6];
+        using var producer = console.Kafka.CreateProducer();
+        await producer.ProduceAsync(KafkaBroker.OperationalTopic, new Message<string, byte[]> { Key = key, Value = [0x7b, 0x22, 0xff, 0x00, 0x3c, 0x62, 0x3e] });
+
+        var page = await console.NewPageAsync();
+        await page.GotoAsync(console.WebUrl + "/quarantine");
+        var row = page.Locator("tr", new() { Has = page.GetByText(key, new() { Exact = true }) });
+        await Assertions.Expect(row).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(row).ToContainTextAsync("not valid UTF-8");
+        await Assertions.Expect(page.GetByTestId("nav-quarantine-count")).Not.ToHaveTextAsync("0", new() { Timeout = 30_000 });
+        await ConsoleFixture.ScreenshotAsync(page, "quarantine");
+
+        await row.ClickAsync();
+        await Assertions.Expect(page.Locator("[data-label=Value] [data-testid=record-bytes-content]")).ToHaveAttributeAsync("data-mode", "hex");
+        await Assertions.Expect(page.Locator("[data-label=Value] [data-testid=record-bytes-content]")).ToContainTextAsync("7b 22 ff 00 3c 62 3e");
+    }
+
+    [Fact]
+    public async Task The_go_to_order_box_opens_an_order_by_id()
+    {
+        var orderId = "ORD-GOTO-" + Guid.NewGuid().ToString("N")[..6];
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
+
+        var page = await console.NewPageAsync();
+        await page.GotoAsync(console.WebUrl + "/stuck");
+        await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        var box = page.GetByTestId("go-to-order");
+        await box.FillAsync(orderId);
+        await box.PressAsync("Enter");
+
+        await Assertions.Expect(page).ToHaveURLAsync(console.WebUrl + "/orders/" + orderId);
+        await Assertions.Expect(page.GetByTestId("graph-step").First).ToBeVisibleAsync(Visible);
+    }
+
+    [Fact]
+    public async Task Hostile_text_in_an_event_is_shown_as_text_not_run_as_markup()
+    {
+        var orderId = "ORD-XSS-" + Guid.NewGuid().ToString("N")[..6];
+        const string hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.Step(orderId, "order-placed", 0), Events.Step(orderId, "payment-authorized", 1, succeeded: false, reason: hostile)]);
+        var page = await console.NewPageAsync();
+        var dialogs = 0;
+        page.Dialog += async (_, dialog) => { dialogs++; await dialog.DismissAsync(); };
+
+        await page.GotoAsync(console.WebUrl + "/orders?search=" + orderId);
+        var row = page.Locator("tr", new() { Has = page.GetByText(orderId, new() { Exact = true }) });
+        await Assertions.Expect(row).ToContainTextAsync("payment-authorized: " + hostile, Contains);
+        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await Assertions.Expect(page.GetByTestId("stopped-by")).ToContainTextAsync(hostile, Contains);
+
+        Assert.Equal(0, await page.Locator("img[src=x]").CountAsync());
+        Assert.Equal(0, dialogs);
+    }
+
+    [Fact]
+    public async Task Health_reports_postgresql_and_kafka()
+    {
+        var page = await console.NewPageAsync();
+        var response = await page.GotoAsync(console.WebUrl + "/health");
+
+        Assert.NotNull(response);
+        Assert.Equal(200, response.Status);
+        using var body = JsonDocument.Parse(await response.TextAsync());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("postgresql").GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("kafka").GetProperty("status").GetString());
+    }
+
+    private static async Task ExpectFailedOrderAsync(IPage page)
+    {
+        await Assertions.Expect(page.Locator("[data-step=payment-authorized]")).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-step=stock-reserved]")).ToHaveAttributeAsync("data-state", "done");
+        await Assertions.Expect(page.Locator("[data-step=order-placed]")).ToHaveAttributeAsync("data-state", "done");
+        await Assertions.Expect(page.GetByTestId("timeline-event")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.GetByTestId("stopped-by")).ToContainTextAsync("card declined");
+    }
+}

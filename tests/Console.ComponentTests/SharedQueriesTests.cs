@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Time.Testing;
+using OrderFlow.Web.Live;
+
+namespace OrderFlow.ComponentTests;
+
+/// <summary>Open pages share one query per view per change (decision 0018).</summary>
+public sealed class SharedQueriesTests
+{
+    private readonly ReadModelChanges _changes = new();
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public async Task Many_pages_showing_one_view_run_its_query_once_per_change()
+    {
+        var shared = new SharedQueries(_changes, _clock);
+        var runs = 0;
+        var release = new TaskCompletionSource();
+        async Task<int> Load(CancellationToken _)
+        {
+            Interlocked.Increment(ref runs);
+            await release.Task;
+            return runs;
+        }
+
+        var pages = Enumerable.Range(0, 50).Select(_ => shared.GetAsync("orders?sla=breached", Load, TimeSpan.FromSeconds(5))).ToList();
+        release.SetResult();
+        await Task.WhenAll(pages);
+        Assert.Equal(1, runs);
+        Assert.All(pages, p => Assert.Equal(1, p.Result));
+
+        _changes.Publish(new ReadModelChange(1, 1, 0));
+        var afterChange = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => shared.GetAsync("orders?sla=breached", Load, TimeSpan.FromSeconds(5))));
+
+        Assert.Equal(2, runs);
+        Assert.All(afterChange, r => Assert.Equal(2, r));
+    }
+
+    [Fact]
+    public async Task Different_views_load_separately_and_a_view_reloads_when_older_than_its_maximum_age()
+    {
+        var shared = new SharedQueries(_changes, _clock);
+        var runs = new Dictionary<string, int> { ["a"] = 0, ["b"] = 0 };
+        Task<int> Load(string key) => Task.FromResult(++runs[key]);
+
+        await shared.GetAsync("a", _ => Load("a"), TimeSpan.FromSeconds(5));
+        await shared.GetAsync("b", _ => Load("b"), TimeSpan.FromSeconds(5));
+        await shared.GetAsync("a", _ => Load("a"), TimeSpan.FromSeconds(5));
+        Assert.Equal(1, runs["a"]);
+        Assert.Equal(1, runs["b"]);
+
+        _clock.Advance(TimeSpan.FromSeconds(6));
+        await shared.GetAsync("a", _ => Load("a"), TimeSpan.FromSeconds(5));
+
+        Assert.Equal(2, runs["a"]);
+        Assert.Equal(1, runs["b"]);
+    }
+
+    [Fact]
+    public async Task A_failed_load_is_not_kept()
+    {
+        var shared = new SharedQueries(_changes, _clock);
+        var attempts = 0;
+
+        await Assert.ThrowsAsync<TimeoutException>(() => shared.GetAsync<int>("a", _ => { attempts++; throw new TimeoutException("pool exhausted"); }, TimeSpan.FromSeconds(5)));
+        var value = await shared.GetAsync("a", _ => Task.FromResult(++attempts), TimeSpan.FromSeconds(5));
+
+        Assert.Equal(2, value);
+    }
+}
+
+/// <summary>A page re-queries only for changes to what it shows.</summary>
+public sealed class ChangeFiltersTests
+{
+    [Fact]
+    public void An_order_page_hears_its_own_order_a_list_any_order_and_an_overfull_notification_concerns_every_order()
+    {
+        var other = new OrderFlow.Platform.ReadModel.ChangeNotification { Events = 1, Orders = 1, OrderIds = ["ORD-2"] };
+        var mine = other with { OrderIds = ["ORD-1"] };
+        var notAllNamed = other with { Orders = 3 };
+
+        Assert.False(ChangeFilters.Order("ORD-1")(other));
+        Assert.True(ChangeFilters.Order("ORD-1")(mine));
+        Assert.True(ChangeFilters.Order("ORD-1")(notAllNamed));
+        Assert.True(ChangeFilters.Orders(other));
+        Assert.False(ChangeFilters.DeadLetters(other));
+        Assert.True(ChangeFilters.DeadLetters(new OrderFlow.Platform.ReadModel.ChangeNotification { DeadLetters = 1 }));
+        Assert.False(ChangeFilters.Quarantine(other));
+    }
+}
