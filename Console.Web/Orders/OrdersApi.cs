@@ -12,11 +12,12 @@ public static class OrdersApi
             return search.Problem() is { } problem
                 ? Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest)
                 : Results.Ok(await queries.SearchAsync(search, after, take ?? 50, ct));
-        });
+        }).Produces<OrderResults>().ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapGet("/{orderId}", async (OrderQueries queries, string orderId, CancellationToken ct) =>
             await queries.FindAsync(orderId, ct) is { } detail
                 ? Results.Ok(detail)
-                : Results.Problem($"no order {orderId} in the read model", statusCode: StatusCodes.Status404NotFound));
+                : Results.Problem($"no order {orderId} in the read model", statusCode: StatusCodes.Status404NotFound))
+            .Produces<OrderDetail>().ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
 }

@@ -140,9 +140,14 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         var outreach = await http.GetFromJsonAsync<JsonElement>("/api/reports/outreach");
         Assert.Equal(funnel, outreach.EnumerateObject().Select(p => p.Name).Order().ToArray());
 
+        // The orders endpoints describe their answers too.
+        Assert.Equal("#/components/schemas/OrderResults",
+            document.RootElement.GetProperty("paths").GetProperty("/api/orders").GetProperty("get").GetProperty("responses").GetProperty("200")
+                .GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+
         var page = await console.NewPageAsync();
         await page.GotoAsync(console.WebUrl + "/api-reference");
-        await Assertions.Expect(page.GetByText("/api/flow").First).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(page.GetByText("Ops and business views").First).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "api-reference");
     }
 }
