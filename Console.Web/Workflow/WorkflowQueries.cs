@@ -1,4 +1,5 @@
 using Npgsql;
+using OrderFlow.Domain.Workflow;
 
 namespace OrderFlow.Web.Workflow;
 
@@ -21,5 +22,51 @@ public sealed class WorkflowQueries(NpgsqlDataSource dataSource)
         }
 
         return steps;
+    }
+
+    /// <summary>
+    /// The orders first seen in [from, to), the latest <paramref name="limit"/> of them, each as the first success of every
+    /// step it took (grouped by PostgreSQL through the orders' first-seen index and the events' order index); the
+    /// transition and variant arithmetic is <see cref="DiscoveredFlow"/>'s.
+    /// </summary>
+    public async Task<FlowSummary> DiscoveredFlowAsync(WorkflowDefinition workflow, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            with picked as (
+                select order_id from orders where first_seen_at >= $1 and first_seen_at < $2
+                order by first_seen_at desc, order_id desc limit $3)
+            select e.order_id, e.step, min(e.occurred_at)
+            from picked p join order_events e on e.order_id = p.order_id
+            where e.outcome = 'succeeded'
+            group by e.order_id, e.step
+            order by e.order_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var traces = new List<OrderTrace>();
+        string? orderId = null;
+        var steps = new List<TakenStep>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetString(0);
+            if (id != orderId && orderId is not null)
+            {
+                traces.Add(DiscoveredFlow.Trace(workflow, orderId, steps));
+                steps = [];
+            }
+
+            orderId = id;
+            steps.Add(new TakenStep(reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        }
+
+        if (orderId is not null)
+        {
+            traces.Add(DiscoveredFlow.Trace(workflow, orderId, steps));
+        }
+
+        return DiscoveredFlow.Summarize(workflow, traces);
     }
 }
