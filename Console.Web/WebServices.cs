@@ -9,6 +9,7 @@ using OrderFlow.Web.Live;
 using OrderFlow.Web.Orders;
 using OrderFlow.Web.Quarantine;
 using OrderFlow.Web.Stuck;
+using OrderFlow.Web.Workflow;
 
 namespace OrderFlow.Web;
 
@@ -32,6 +33,7 @@ public static class WebServices
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FreshnessMonitor>());
         builder.Services.AddSingleton<OrderQueries>();
         builder.Services.AddSingleton<StuckQueries>();
+        builder.Services.AddSingleton<WorkflowQueries>();
         builder.Services.AddSingleton<DeadLetterQueries>();
         builder.Services.AddSingleton<QuarantineQueries>();
         builder.Services.AddSingleton<NavigationCounts>();

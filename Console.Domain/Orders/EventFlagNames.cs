@@ -6,7 +6,7 @@ public static class EventFlagNames
     public const string Duplicate = "duplicate";
     public const string Late = "late";
     public const string AfterTerminal = "after-terminal";
-    public const string UnknownStep = "unknown-step";
+    public const string UnplannedStep = "unplanned-step";
     public const string Repeated = "repeated";
     public const string SkippedDependencies = "skipped-dependencies";
     public const string NothingToCompensate = "nothing-to-compensate";
@@ -16,7 +16,7 @@ public static class EventFlagNames
         (EventFlags.Duplicate, Duplicate),
         (EventFlags.Late, Late),
         (EventFlags.AfterTerminal, AfterTerminal),
-        (EventFlags.UnknownStep, UnknownStep),
+        (EventFlags.UnplannedStep, UnplannedStep),
         (EventFlags.Repeated, Repeated),
         (EventFlags.SkippedDependencies, SkippedDependencies),
         (EventFlags.NothingToCompensate, NothingToCompensate),

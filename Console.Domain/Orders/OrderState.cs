@@ -18,8 +18,8 @@ public enum EventFlags
     /// <summary>Happened (event time) after the order reached a terminal outcome: stored for a person, not applied.</summary>
     AfterTerminal = 4,
 
-    /// <summary>Step name is not in the workflow.</summary>
-    UnknownStep = 8,
+    /// <summary>Step name is not in the workflow: stored and shown, never moves the order (no status, SLA or position change).</summary>
+    UnplannedStep = 8,
 
     /// <summary>The step had already succeeded.</summary>
     Repeated = 16,
@@ -159,7 +159,7 @@ public sealed class OrderState
             && !(compensated is not null && Status is OrderStatus.Expired or OrderStatus.Cancelled);
         if (role is null)
         {
-            flags |= EventFlags.UnknownStep;
+            flags |= EventFlags.UnplannedStep;
             if (!afterTerminal && !_unexpectedSteps.Contains(step))
             {
                 _unexpectedSteps.Add(step);
@@ -177,7 +177,7 @@ public sealed class OrderState
             LastStep = step;
         }
 
-        if ((flags & EventFlags.UnknownStep) != 0)
+        if ((flags & EventFlags.UnplannedStep) != 0)
         {
             return flags;
         }

@@ -31,7 +31,7 @@ public sealed class OperationalEventConsumer(
         var consumer = new PartitionedBatchConsumer<ParsedBatch>(
             new BatchConsumerSettings("Projection", k.BootstrapServers, $"console-ingest-{Environment.MachineName}", [k.OperationalTopic], p.Writers, p.MaxBatchSize, p.MaxBatchWait),
             writer.Offsets,
-            records => ParsedBatch.Parse(records, workflow),
+            ParsedBatch.Parse,
             _ => new ProjectionLane(writer, refused, (p.CachedOrders + p.Writers - 1) / p.Writers, logger),
             clock,
             lifetime,

@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using OrderFlow.Domain.Events;
-using OrderFlow.Domain.Workflow;
 using OrderFlow.Ingest.Consuming;
 
 namespace OrderFlow.Ingest.Projection;
@@ -21,7 +20,7 @@ public sealed class ParsedBatch : IConsumedBatch
 
     public List<QuarantinedRecord> Quarantined { get; } = [];
 
-    public static ParsedBatch Parse(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> records, WorkflowDefinition workflow)
+    public static ParsedBatch Parse(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> records)
     {
         var batch = new ParsedBatch(records);
         foreach (var record in records)
@@ -30,13 +29,10 @@ public sealed class ParsedBatch : IConsumedBatch
             {
                 batch.Quarantined.Add(new QuarantinedRecord(record, error));
             }
-            else if (!workflow.IsKnown(e!.Step))
-            {
-                batch.Quarantined.Add(new QuarantinedRecord(record, $"unknown step '{e.Step}' (the workflow knows {string.Join(", ", workflow.StepNames)})"));
-            }
             else
             {
-                batch.Events.Add(new ParsedEvent(record, e));
+                // A step the workflow does not name is still an event: the fold flags it unplanned-step (decision 0020).
+                batch.Events.Add(new ParsedEvent(record, e!));
             }
         }
 

@@ -126,6 +126,7 @@ public sealed class ProjectionWriter(
         metrics.Phase("offsets+load", started);
         started = Stopwatch.GetTimestamp();
         var flaggedTotal = 0;
+        var unplanned = new UnplannedStepCounts();
         int fromDatabase = 0, created = 0;
         using (var events = await BinaryCopyRows.BeginAsync(connection, EventRows.CopyEventsSql, cancellationToken))
         {
@@ -149,7 +150,13 @@ public sealed class ProjectionWriter(
                     touched[e.OrderId] = entry;
                 }
 
+                var unplannedBefore = entry.Order.State.UnexpectedSteps.Count;
                 var flags = entry.Order.State.Apply(workflow, e);
+                if ((flags & EventFlags.UnplannedStep) != 0)
+                {
+                    unplanned.Add(e.Step, entry.Order.State.UnexpectedSteps.Count > unplannedBefore);
+                }
+
                 if (flags != EventFlags.None)
                 {
                     entry.Order.FlaggedCount++;
@@ -212,6 +219,11 @@ public sealed class ProjectionWriter(
             if (updated.Count > 0)
             {
                 last.BatchCommands.Add(merge);
+            }
+
+            if (!unplanned.IsEmpty)
+            {
+                last.BatchCommands.Add(unplanned.Command(now));
             }
 
             last.BatchCommands.Add(new ChangeNotification

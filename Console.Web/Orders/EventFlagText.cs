@@ -10,7 +10,7 @@ public static class EventFlagText
         EventFlagNames.Duplicate => "Same event id seen before for this order: stored, not applied again.",
         EventFlagNames.Late => "Happened before an event already applied: it arrived out of order.",
         EventFlagNames.AfterTerminal => "Happened after the order had ended: kept for reference, not applied.",
-        EventFlagNames.UnknownStep => "The step is not in the workflow.",
+        EventFlagNames.UnplannedStep => "The step is not in the workflow: shown, counted, but it moves no clock and no status.",
         EventFlagNames.Repeated => "The step had already succeeded once.",
         EventFlagNames.SkippedDependencies => "Ran before the steps it depends on had succeeded.",
         EventFlagNames.NothingToCompensate => "Compensates a step that had not succeeded: nothing to undo.",

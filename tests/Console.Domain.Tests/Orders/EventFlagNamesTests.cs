@@ -14,7 +14,7 @@ public class EventFlagNamesTests
     [InlineData(EventFlags.Duplicate, "duplicate")]
     [InlineData(EventFlags.Late, "late")]
     [InlineData(EventFlags.AfterTerminal, "after-terminal")]
-    [InlineData(EventFlags.UnknownStep, "unknown-step")]
+    [InlineData(EventFlags.UnplannedStep, "unplanned-step")]
     [InlineData(EventFlags.Repeated, "repeated")]
     [InlineData(EventFlags.SkippedDependencies, "skipped-dependencies")]
     [InlineData(EventFlags.NothingToCompensate, "nothing-to-compensate")]

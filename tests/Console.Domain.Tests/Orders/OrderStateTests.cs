@@ -203,12 +203,33 @@ public class OrderStateTests
         var first = state.Apply(Workflow, Succeeded("gift-wrapped", 1));
         var second = state.Apply(Workflow, Succeeded("gift-wrapped", 2));
 
-        Assert.Equal(EventFlags.UnknownStep, first);
-        Assert.Equal(EventFlags.UnknownStep, second);
+        Assert.Equal(EventFlags.UnplannedStep, first);
+        Assert.Equal(EventFlags.UnplannedStep, second);
         Assert.Equal(["gift-wrapped"], state.UnexpectedSteps);
         Assert.False(state.Steps.ContainsKey("gift-wrapped"));
         Assert.Equal(["payment-authorized", "stock-reserved"], state.Positions(Workflow));
         Assert.Equal(3, state.EventCount);
+    }
+
+    [Fact]
+    public void An_unplanned_step_first_or_after_the_end_moves_neither_placement_status_nor_the_list()
+    {
+        var state = NewOrder();
+
+        Assert.Equal(EventFlags.UnplannedStep, state.Apply(Workflow, Succeeded("fraud-checked", 0)));
+
+        Assert.Null(state.PlacedAt);
+        Assert.Equal(OrderStatus.InProgress, state.Status);
+        Assert.Equal(["order-placed"], state.Positions(Workflow));
+        Assert.Equal("fraud-checked", state.LastStep);
+        foreach (var e in HappyPath())
+        {
+            state.Apply(Workflow, e);
+        }
+
+        Assert.Equal(EventFlags.UnplannedStep | EventFlags.AfterTerminal, state.Apply(Workflow, Succeeded("gift-wrapped", 60)));
+        Assert.Equal(OrderStatus.Completed, state.Status);
+        Assert.Equal(["fraud-checked"], state.UnexpectedSteps);
     }
 
     [Fact]

@@ -1,0 +1,51 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Playwright;
+using OrderFlow.Testing;
+
+namespace OrderFlow.BrowserTests;
+
+/// <summary>A step no one told the console about, published the way kcat would, shows up on the open pages (decision 0020).</summary>
+public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<ConsoleFixture>
+{
+    private static readonly LocatorAssertionsToBeVisibleOptions Visible = new() { Timeout = 30_000 };
+    private static readonly LocatorAssertionsToContainTextOptions Contains = new() { Timeout = 30_000 };
+
+    [Fact]
+    public async Task A_new_step_appears_on_the_open_order_page_and_the_workflow_page_without_reload()
+    {
+        var orderId = "ORD-NEW-STEP-" + Guid.NewGuid().ToString("N")[..6];
+        var step = "fraud-checked-" + Guid.NewGuid().ToString("N")[..4];
+        var workflow = await console.NewPageAsync(dark: true);
+        await workflow.GotoAsync(console.WebUrl + "/workflow");
+        await Assertions.Expect(workflow.GetByTestId("workflow-step")).ToHaveCountAsync(5);
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
+
+        // Both pages are live (their circuits refreshed once: both also refresh every 5 s) before the new step is published.
+        await Assertions.Expect(workflow.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        var order = await console.NewPageAsync();
+        await order.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await Assertions.Expect(order.GetByTestId("timeline-event")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+        await Assertions.Expect(order.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        var navigations = 0;
+        order.FrameNavigated += (_, frame) => navigations += frame == order.MainFrame ? 1 : 0;
+        workflow.FrameNavigated += (_, frame) => navigations += frame == workflow.MainFrame ? 1 : 0;
+
+        // The JSON text a service (or kcat -P -k <orderId>) would put on order-ops.
+        var json = $$$"""{"schemaVersion":1,"eventId":"{{{Guid.NewGuid()}}}","orderId":"{{{orderId}}}","step":"{{{step}}}","service":"fraud-service","outcome":"succeeded","occurredAt":"2026-11-21T12:00:01Z","attributes":{"score":0.12}}""";
+        await producer.ProduceAsync(KafkaBroker.OperationalTopic, new Message<string, byte[]> { Key = orderId, Value = Encoding.UTF8.GetBytes(json) });
+
+        await Assertions.Expect(order.GetByTestId("unplanned-steps")).ToContainTextAsync(step, Contains);
+        await Assertions.Expect(order.GetByTestId("timeline-event")).ToHaveCountAsync(2);
+        await Assertions.Expect(order.Locator("[data-testid=event-flag][data-flag=unplanned-step]")).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(order.Locator("[data-step=payment-authorized]")).ToBeVisibleAsync();
+        var row = workflow.Locator($"[data-testid=unplanned-step-row][data-step={step}]");
+        await Assertions.Expect(row).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(row.Locator("td").Nth(1)).ToHaveTextAsync("1");
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("1");
+        Assert.Equal(0, navigations);
+        await ConsoleFixture.ScreenshotAsync(order, "order-page-unplanned-step");
+        await ConsoleFixture.ScreenshotAsync(workflow, "workflow-dark");
+    }
+}
