@@ -1,6 +1,8 @@
 using MudBlazor.Services;
 using Npgsql;
 using OrderFlow.Platform.Hosting;
+using OrderFlow.Web.Actions;
+using OrderFlow.Web.Auth;
 using OrderFlow.Web.Components;
 using OrderFlow.Web.DeadLetters;
 using OrderFlow.Web.Freshness;
@@ -16,6 +18,8 @@ public static class WebServices
     public static WebApplicationBuilder AddWebServices(this WebApplicationBuilder builder)
     {
         builder.AddPlatformServices();
+        builder.AddConsoleAuth();
+        builder.AddOperatorActions();
         builder.Services.AddOptions<ConsoleWebOptions>()
             .Bind(builder.Configuration.GetSection(ConsoleWebOptions.Section))
             .ValidateDataAnnotations()
@@ -44,10 +48,14 @@ public static class WebServices
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
 
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
-        app.MapStaticAssets();
-        app.MapPlatformHealth();
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapPlatformHealth().AllowAnonymous();
+        app.MapAuthEndpoints();
         app.MapOrdersApi();
+        app.MapActionsApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
