@@ -80,6 +80,7 @@ public sealed class OutboxPublisher(
         }
 
         var published = 0;
+        var deliveries = 0;
         foreach (var (id, topic, key, value, headers) in pending)
         {
             DeliveryResult<byte[]?, byte[]> delivered;
@@ -109,8 +110,16 @@ public sealed class OutboxPublisher(
             done.Parameters.AddWithValue("id", id);
             done.Parameters.AddWithValue("partition", delivered.Partition.Value);
             done.Parameters.AddWithValue("offset", delivered.Offset.Value);
-            await done.ExecuteNonQueryAsync(cancellationToken);
+            deliveries += await done.ExecuteNonQueryAsync(cancellationToken);
             published++;
+        }
+
+        if (deliveries > 0)
+        {
+            // Pages showing an action as pending hear that it was delivered.
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var notify = new NpgsqlBatch(connection) { BatchCommands = { new ChangeNotification { Actions = deliveries }.Command() } };
+            await notify.ExecuteNonQueryAsync(cancellationToken);
         }
 
         return published;
