@@ -22,11 +22,15 @@ public sealed record OutboxMessage(string Topic, string Key, byte[] Value, Store
 
     /// <summary>A dead letter's original record, to the retry topic, with its headers and the replay headers after them.</summary>
     public static OutboxMessage Replay(string retryTopic, byte[]? key, byte[]? value, StoredHeaders headers, Guid actionId) =>
-        new(retryTopic, key is null ? "" : System.Text.Encoding.UTF8.GetString(key), value ?? [], headers, "replay:" + actionId.ToString("D"))
+        new(retryTopic, key is null ? "" : ForPeople(key), value ?? [], headers, "replay:" + actionId.ToString("D"))
         {
             ActionId = actionId,
             Raw = new RawKey(key),
         };
+
+    /// <summary>A raw key as text for the key column (PostgreSQL text holds no NUL): control characters become U+FFFD.</summary>
+    private static string ForPeople(byte[] key) =>
+        string.Concat(System.Text.Encoding.UTF8.GetString(key).Select(c => char.IsControl(c) ? '\uFFFD' : c));
 
     /// <summary>An operator's command for the control topic, once per command id.</summary>
     public static OutboxMessage For(ControlEvent command, string controlTopic) =>

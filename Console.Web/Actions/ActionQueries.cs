@@ -8,7 +8,7 @@ public sealed record ActionDelivery(string Topic, int Partition, long Offset, Da
 /// <summary>One audit row with its deliveries: pending until every message it queued is delivered.</summary>
 public sealed record AuditEntry(
     long Id, Guid ActionId, DateTimeOffset At, string Actor, string Role, string Action, string Target, string? OrderId, string? Reason,
-    string Result, string? Detail, int Messages, IReadOnlyList<ActionDelivery> Deliveries)
+    string Result, string? Detail, int Messages, IReadOnlyList<ActionDelivery> Deliveries, string? ReplayOutcome)
 {
     public string Delivery => Result != "accepted" ? "" : Messages == 0 ? "nothing to send" : Deliveries.Count >= Messages ? "delivered" : "pending";
 }
@@ -19,7 +19,7 @@ public sealed record AuditFilter(string? Actor, string? Action, string? Target)
 }
 
 /// <summary>Reads the audit trail (append-only) and the deliveries the outbox publisher recorded.</summary>
-public sealed class ActionQueries(NpgsqlDataSource dataSource)
+public sealed class ActionQueries(NpgsqlDataSource dataSource, Microsoft.Extensions.Options.IOptions<ActionOptions> options, TimeProvider clock)
 {
     public const int MaxRows = 1000;
 
@@ -27,7 +27,16 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource)
         """
         select a.id, a.action_id, a.at, a.actor, a.role, a.action, a.target, a.order_id, a.reason, a.result, a.detail, a.messages,
                coalesce((select json_agg(json_build_array(d.topic, d.partition, d."offset", d.published_at) order by d.id)::text
-                         from action_deliveries d where d.action_id = a.action_id and a.result = 'accepted'), '[]')
+                         from action_deliveries d where d.action_id = a.action_id and a.result = 'accepted'), '[]'),
+               -- A replay is recovered once the step its dead letter blocked has succeeded for the order; still failing after Actions:OutcomeAfter.
+               case when a.action = 'Replay' and a.result = 'accepted' then
+                   case when exists (select 1 from dead_letters dl join unnest(@dlqs::text[], @steps::text[]) m(dlq, step) on m.dlq = dl.dlq_topic
+                                     join order_steps s on s.order_id = dl.order_id and s.step = m.step
+                                     where dl.id = substring(a.target from 13)::bigint)
+                             or exists (select 1 from orders o where o.order_id = a.order_id and o.status = 'completed') then 'recovered'
+                        when a.at < @now - @after then 'still failing'
+                        else 'watching' end
+               end
         from action_audit a
         """;
 
@@ -64,8 +73,12 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource)
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    private static async Task<IReadOnlyList<AuditEntry>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    private async Task<IReadOnlyList<AuditEntry>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
     {
+        command.Parameters.AddWithValue("dlqs", options.Value.BlockedSteps.Keys.ToArray());
+        command.Parameters.AddWithValue("steps", options.Value.BlockedSteps.Values.ToArray());
+        command.Parameters.AddWithValue("now", clock.GetUtcNow());
+        command.Parameters.AddWithValue("after", options.Value.OutcomeAfter);
         var rows = new List<AuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -75,7 +88,7 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource)
                 .ToList();
             rows.Add(new AuditEntry(reader.GetInt64(0), reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3), reader.GetString(4),
                 reader.GetString(5), reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
-                reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), deliveries));
+                reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetInt32(11), deliveries, reader.IsDBNull(13) ? null : reader.GetString(13)));
         }
 
         return rows;
@@ -95,11 +108,11 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource)
             return "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         }
 
-        var csv = new System.Text.StringBuilder("at,actor,role,action,target,order,reason,result,detail,delivery,published\r\n");
+        var csv = new System.Text.StringBuilder("at,actor,role,action,target,order,reason,result,detail,delivery,published,replay outcome\r\n");
         foreach (var e in entries)
         {
             var published = string.Join(" ", e.Deliveries.Select(d => $"{d.Topic}[{d.Partition}]@{d.Offset}"));
-            csv.AppendJoin(',', new[] { e.At.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture), e.Actor, e.Role, e.Action, e.Target, e.OrderId, e.Reason, e.Result, e.Detail, e.Delivery, published }.Select(Cell));
+            csv.AppendJoin(',', new[] { e.At.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture), e.Actor, e.Role, e.Action, e.Target, e.OrderId, e.Reason, e.Result, e.Detail, e.Delivery, published, e.ReplayOutcome }.Select(Cell));
             csv.Append("\r\n");
         }
 

@@ -14,7 +14,12 @@ using OrderFlow.Web.Auth;
 namespace OrderFlow.Web.Actions;
 
 /// <summary>What happened to one request: accepted (now or before, for the same action id) or refused, and why.</summary>
-public sealed record ActionOutcome(Guid ActionId, bool Accepted, string Message, RefusalCode? Refusal = null, bool Duplicate = false);
+public sealed record ActionOutcome(
+    Guid ActionId, bool Accepted, string Message, [property: System.Text.Json.Serialization.JsonIgnore] RefusalCode? Refusal = null, bool Duplicate = false)
+{
+    /// <summary>The refusal's code by name (JSON: "refused"), null when accepted.</summary>
+    public string? Refused => Refusal?.ToString();
+}
 
 /// <summary>
 /// Every operator action takes one path (docs/architecture.md): the signed-in user's role is checked, the pure decider says
@@ -133,9 +138,9 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
         Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>> decide)
     {
         // The server's check, whatever the page showed: no role, no action (and nothing recorded without an actor).
-        if (Operators.From(user) is not { } by)
+        if (Operators.From(user) is not { } by || !ActionPermissions.Allows(by.Role, action))
         {
-            return new ActionOutcome(actionId, false, "sign in with a role to act", RefusalCode.NotPermitted);
+            return new ActionOutcome(actionId, false, Operators.WhyNot(user, action) ?? "not permitted", RefusalCode.NotPermitted);
         }
 
         if (actionId == Guid.Empty)
