@@ -5,10 +5,13 @@ namespace OrderFlow.Web.Actions;
 /// <summary>Where one of an action's messages landed in Kafka.</summary>
 public sealed record ActionDelivery(string Topic, int Partition, long Offset, DateTimeOffset PublishedAt);
 
-/// <summary>One audit row with its deliveries: pending until every message it queued is delivered.</summary>
+/// <summary>
+/// One audit row with its deliveries (pending until every message it queued is delivered) and, for a replay or an
+/// outreach, what became of the order since.
+/// </summary>
 public sealed record AuditEntry(
     long Id, Guid ActionId, DateTimeOffset At, string Actor, string Role, string Action, string Target, string? OrderId, string? Reason,
-    string Result, string? Detail, int Messages, IReadOnlyList<ActionDelivery> Deliveries, string? ReplayOutcome)
+    string Result, string? Detail, int Messages, IReadOnlyList<ActionDelivery> Deliveries, string? Outcome)
 {
     public string Delivery => Result != "accepted" ? "" : Messages == 0 ? "nothing to send" : Deliveries.Count >= Messages ? "delivered" : "pending";
 }
@@ -36,6 +39,13 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource, Microsoft.Extensi
                              or exists (select 1 from orders o where o.order_id = a.order_id and o.status = 'completed') then 'recovered'
                         when a.at < @now - @after then 'still failing'
                         else 'watching' end
+                    -- An outreach's outcome: the order paid, its payment failed again after the outreach, or it expired.
+                    when a.action = 'PaymentRetryOutreach' and a.result = 'accepted' then
+                        (select case when o.status = 'expired' then 'expired'
+                                     when exists (select 1 from order_steps s where s.order_id = o.order_id and s.step = 'payment-authorized') then 'paid'
+                                     when o.last_failure like 'payment-authorized:%' and o.last_event_at > a.at then 'failed again'
+                                     else 'waiting' end
+                         from orders o where o.order_id = a.order_id)
                end
         from action_audit a
         """;
@@ -108,11 +118,11 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource, Microsoft.Extensi
             return "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         }
 
-        var csv = new System.Text.StringBuilder("at,actor,role,action,target,order,reason,result,detail,delivery,published,replay outcome\r\n");
+        var csv = new System.Text.StringBuilder("at,actor,role,action,target,order,reason,result,detail,delivery,published,outcome\r\n");
         foreach (var e in entries)
         {
             var published = string.Join(" ", e.Deliveries.Select(d => $"{d.Topic}[{d.Partition}]@{d.Offset}"));
-            csv.AppendJoin(',', new[] { e.At.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture), e.Actor, e.Role, e.Action, e.Target, e.OrderId, e.Reason, e.Result, e.Detail, e.Delivery, published, e.ReplayOutcome }.Select(Cell));
+            csv.AppendJoin(',', new[] { e.At.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture), e.Actor, e.Role, e.Action, e.Target, e.OrderId, e.Reason, e.Result, e.Detail, e.Delivery, published, e.Outcome }.Select(Cell));
             csv.Append("\r\n");
         }
 

@@ -22,7 +22,7 @@ public sealed class OperatorActionsTests(ConsoleFixture console) : IClassFixture
         {
             Key = orderId,
             Value = value,
-            Headers = [new Header("dlq-error-reason", "provider timeout"u8.ToArray()), new Header("dlq-service", "payment-service"u8.ToArray()), new Header("dlq-original-topic", "order-ops"u8.ToArray())],
+            Headers = [new Confluent.Kafka.Header("dlq-error-reason", "provider timeout"u8.ToArray()), new Confluent.Kafka.Header("dlq-service", "payment-service"u8.ToArray()), new Confluent.Kafka.Header("dlq-original-topic", "order-ops"u8.ToArray())],
         });
 
         var page = await console.NewPageAsync(user: "agent");
@@ -49,7 +49,7 @@ public sealed class OperatorActionsTests(ConsoleFixture console) : IClassFixture
         Assert.Equal(value, replayed.Message.Value);
         await producer.PublishAsync([Events.Step(orderId, "payment-authorized", 2)]);
 
-        await Assertions.Expect(page.GetByTestId("replay-outcome").First).ToHaveTextAsync("recovered", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("action-followup").First).ToHaveTextAsync("recovered", new() { Timeout = 30_000 });
         await ConsoleFixture.ScreenshotAsync(page, "dead-letter-replay-recovered");
         await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("order-actions")).ToBeVisibleAsync(Visible);
