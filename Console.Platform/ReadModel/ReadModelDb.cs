@@ -5,7 +5,7 @@ namespace OrderFlow.Platform.ReadModel;
 /// <summary>The PostgreSQL read model. Console.Ingest writes it; Console.Web reads it. Schema changes go through migrations.</summary>
 public sealed class ReadModelDb(DbContextOptions<ReadModelDb> options) : DbContext(options)
 {
-    /// <summary>Channel of PostgreSQL NOTIFY sent in the same transaction as each projection batch.</summary>
+    /// <summary>Channel of the PostgreSQL NOTIFY every read-model writer sends in its transaction (payload: <see cref="ChangeNotification"/>).</summary>
     public const string ChangesChannel = "order_flow_changes";
 
     public DbSet<OrderRow> Orders => Set<OrderRow>();

@@ -6,7 +6,7 @@ namespace OrderFlow.Web.DeadLetters;
 /// <summary>Filters of the dead-letter page, all in its URL.</summary>
 public sealed record DeadLetterFilter(string? Topic, string? Service, string? Error, string? OrderId, string? Status, DateTimeOffset? From)
 {
-    public static readonly string[] Statuses = ["new", "replayed", "purged", "skipped"];
+    public static readonly string[] Statuses = [.. OrderFlow.Domain.DeadLetters.DeadLetterStatusNames.All];
 
     public string ToQuery(params (string Key, string? Value)[] extra)
     {
