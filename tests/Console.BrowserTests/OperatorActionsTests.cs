@@ -28,9 +28,14 @@ public sealed class OperatorActionsTests(ConsoleFixture console) : IClassFixture
         var page = await console.NewPageAsync(user: "agent");
         await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync("agent (SupportAgent)");
-        await page.GetByTestId("order-dead-letter-link").First.ClickAsync(new() { Timeout = 30_000 });
-        await page.GetByTestId("action-reason").Locator("textarea").FillAsync("Payment provider fixed the timeouts");
+        await Assertions.Expect(page.GetByTestId("order-dead-letter-link")).ToBeVisibleAsync(Visible);
+        await ConsoleFixture.ScreenshotAsync(page, "order-actions-support-agent");
+        await page.GetByTestId("order-dead-letter-link").First.ClickAsync();
+        await Assertions.Expect(page.GetByTestId("dead-letter-reason")).ToBeVisibleAsync(Visible);
+        await page.Locator("textarea[data-testid=action-reason], [data-testid=action-reason] textarea").First.FillAsync("Payment provider fixed the timeouts");
         await page.GetByTestId("action-replay").ClickAsync();
+        await page.GetByTestId("action-outcome").WaitForAsync();
+        await ConsoleFixture.ScreenshotAsync(page, "dead-letter-replay-outcome");
 
         await Assertions.Expect(page.GetByTestId("action-outcome")).ToContainTextAsync("accepted", Contains);
         await Assertions.Expect(page.GetByTestId("action-history-state").First).ToContainTextAsync("delivered", Contains);
