@@ -1,6 +1,8 @@
 using MudBlazor.Services;
 using Npgsql;
 using OrderFlow.Platform.Hosting;
+using OrderFlow.Web.Actions;
+using OrderFlow.Web.Auth;
 using OrderFlow.Web.Components;
 using OrderFlow.Web.DeadLetters;
 using OrderFlow.Web.Flow;
@@ -18,6 +20,8 @@ public static class WebServices
     public static WebApplicationBuilder AddWebServices(this WebApplicationBuilder builder)
     {
         builder.AddPlatformServices();
+        builder.AddConsoleAuth();
+        builder.AddOperatorActions();
         builder.Services.AddOptions<ConsoleWebOptions>()
             .Bind(builder.Configuration.GetSection(ConsoleWebOptions.Section))
             .ValidateDataAnnotations()
@@ -48,11 +52,15 @@ public static class WebServices
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
 
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
-        app.MapStaticAssets();
-        app.MapPlatformHealth();
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapPlatformHealth().AllowAnonymous();
+        app.MapAuthEndpoints();
         app.MapOrdersApi();
         app.MapFlowViews();
+        app.MapActionsApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

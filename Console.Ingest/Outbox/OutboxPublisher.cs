@@ -23,7 +23,7 @@ public sealed class OutboxPublisher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
         {
             BootstrapServers = kafka.Value.BootstrapServers,
             EnableIdempotence = true,
@@ -66,26 +66,29 @@ public sealed class OutboxPublisher(
     }
 
     /// <summary>Publishes up to one page of pending rows; returns how many were acknowledged.</summary>
-    public async Task<int> PublishPendingAsync(IProducer<string, byte[]> producer, CancellationToken cancellationToken)
+    public async Task<int> PublishPendingAsync(IProducer<byte[]?, byte[]> producer, CancellationToken cancellationToken)
     {
-        var pending = new List<(long Id, string Topic, string Key, byte[] Value, Headers Headers)>();
-        await using (var command = dataSource.CreateCommand("select id, topic, key, value, headers::text from outbox where published_at is null order by id limit 500"))
+        var pending = new List<(long Id, string Topic, byte[]? Key, byte[] Value, Headers Headers)>();
+        await using (var command = dataSource.CreateCommand(
+            "select id, topic, case when key_is_raw then raw_key else convert_to(key, 'UTF8') end, value, headers::text from outbox where published_at is null order by id limit 500"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3), StoredHeaders.Parse(reader.GetString(4)).ToKafka()));
+                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), StoredHeaders.Parse(reader.GetString(4)).ToKafka()));
             }
         }
 
         var published = 0;
+        var deliveries = 0;
         foreach (var (id, topic, key, value, headers) in pending)
         {
+            DeliveryResult<byte[]?, byte[]> delivered;
             try
             {
-                await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = key, Value = value, Headers = headers }, cancellationToken);
+                delivered = await producer.ProduceAsync(topic, new Message<byte[]?, byte[]> { Key = key, Value = value, Headers = headers }, cancellationToken);
             }
-            catch (ProduceException<string, byte[]> ex)
+            catch (ProduceException<byte[]?, byte[]> ex)
             {
                 // Stop at the first failure so rows keep their order; the row is retried on the next pass.
                 await using var failed = dataSource.CreateCommand("update outbox set attempts = attempts + 1, last_error = @error where id = @id");
@@ -96,11 +99,27 @@ public sealed class OutboxPublisher(
                 break;
             }
 
-            await using var done = dataSource.CreateCommand("update outbox set published_at = @now, attempts = attempts + 1 where id = @id");
+            // Where an operator action's message landed goes to its audit trail (action_deliveries), with the row marked published.
+            await using var done = dataSource.CreateCommand(
+                """
+                with done as (update outbox set published_at = @now, attempts = attempts + 1 where id = @id and published_at is null returning action_id, topic)
+                insert into action_deliveries (action_id, topic, partition, "offset", published_at)
+                select action_id, topic, @partition, @offset, @now from done where action_id is not null
+                """);
             done.Parameters.AddWithValue("now", clock.GetUtcNow());
             done.Parameters.AddWithValue("id", id);
-            await done.ExecuteNonQueryAsync(cancellationToken);
+            done.Parameters.AddWithValue("partition", delivered.Partition.Value);
+            done.Parameters.AddWithValue("offset", delivered.Offset.Value);
+            deliveries += await done.ExecuteNonQueryAsync(cancellationToken);
             published++;
+        }
+
+        if (deliveries > 0)
+        {
+            // Pages showing an action as pending hear that it was delivered.
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var notify = new NpgsqlBatch(connection) { BatchCommands = { new ChangeNotification { Actions = deliveries }.Command() } };
+            await notify.ExecuteNonQueryAsync(cancellationToken);
         }
 
         return published;

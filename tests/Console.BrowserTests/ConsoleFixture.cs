@@ -65,8 +65,17 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A new page at the viewport the screenshots use.</summary>
-    public async Task<IPage> NewPageAsync(bool dark = false)
+    /// <summary>The README's demo users (Console.Web/appsettings.Development.json): user name → password.</summary>
+    public static readonly IReadOnlyDictionary<string, string> DemoUsers = new Dictionary<string, string>
+    {
+        ["agent"] = "agent-demo",
+        ["lead"] = "lead-demo",
+        ["lead2"] = "lead2-demo",
+        ["business"] = "business-demo",
+    };
+
+    /// <summary>A new page at the viewport the screenshots use, signed in as <paramref name="user"/> (null: not signed in).</summary>
+    public async Task<IPage> NewPageAsync(bool dark = false, string? user = "agent")
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 960 } });
         if (dark)
@@ -74,7 +83,23 @@ public sealed class ConsoleFixture : IAsyncLifetime
             await context.AddCookiesAsync([new Cookie { Name = "console-theme", Value = "dark", Url = WebUrl }]);
         }
 
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        if (user is not null)
+        {
+            await SignInAsync(page, user);
+        }
+
+        return page;
+    }
+
+    /// <summary>Signs in through the sign-in form, as a person would.</summary>
+    public async Task SignInAsync(IPage page, string user)
+    {
+        await page.GotoAsync(WebUrl + "/login");
+        await page.GetByTestId("login-user").FillAsync(user);
+        await page.GetByTestId("login-password").FillAsync(DemoUsers[user]);
+        await page.GetByTestId("login-submit").ClickAsync();
+        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
     }
 
     public static Task ScreenshotAsync(IPage page, string name) =>

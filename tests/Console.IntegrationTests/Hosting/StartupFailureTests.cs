@@ -12,12 +12,12 @@ public sealed class StartupFailureTests(PostgresServer postgres)
     public async Task Unreachable_postgres_ends_start_with_one_line_and_exit_code_2(string app)
     {
         var closedPort = PostgresServer.FreePort();
-        var (exitCode, stderr) = await RunAsync(app, new()
+        var (exitCode, stderr) = await RunAsync(app, TestUsers.With(new()
         {
             ["ConnectionStrings__ReadModel"] = $"Host=127.0.0.1;Port={closedPort};Database=orderflow;Username=postgres;Timeout=1",
             ["Kafka__BootstrapServers"] = "127.0.0.1:1",
             ["Kafka__ConnectTimeout"] = "00:00:01",
-        });
+        }));
 
         Assert.Equal(2, exitCode);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -90,7 +90,7 @@ public sealed class StartupFailureTests(PostgresServer postgres)
         var webUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
 
         await using var ingest = AppProcess.Start("Console.Ingest", environment, "--urls", ingestUrl);
-        await using var web = AppProcess.Start("Console.Web", environment, "--urls", webUrl);
+        await using var web = AppProcess.Start("Console.Web", TestUsers.With(new(environment)), "--urls", webUrl);
 
         await Task.WhenAll(ingest.WaitForHealthyAsync(ingestUrl, TimeSpan.FromSeconds(60)), web.WaitForHealthyAsync(webUrl, TimeSpan.FromSeconds(60)));
     }

@@ -27,14 +27,14 @@ public sealed class AtRiskReadTests(PostgresServer postgres) : IDisposable
             ["Workflow:Steps:2:Sla"] = "00:30:00",
         });
         var webUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
-        await using var web = AppProcess.Start("Console.Web", new Dictionary<string, string>
+        await using var web = AppProcess.Start("Console.Web", TestUsers.With(new Dictionary<string, string>
         {
             ["ConnectionStrings__ReadModel"] = db,
             ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
             ["Workflow__EndToEndSla"] = "01:00:00",
             ["Workflow__Steps__1__Sla"] = "00:05:00",
             ["Workflow__Steps__2__Sla"] = "00:30:00",
-        }, "--urls", webUrl);
+        }), "--urls", webUrl);
         using var producer = _kafka.CreateProducer();
 
         // Placed 3 min 50 s ago: payment turns at-risk 10 s from now.
@@ -47,6 +47,7 @@ public sealed class AtRiskReadTests(PostgresServer postgres) : IDisposable
 
         await web.WaitForHealthyAsync(webUrl, Timeout);
         using var http = new HttpClient { BaseAddress = new Uri(webUrl) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", TestUsers.ApiKeyOf("BusinessUser"));
         var seen = await Eventually.UntilAsync(() => SlaStateAsync(http, "at-risk"), s => s == "at-risk", Timeout, "ORD-RISK listed at-risk");
 
         Assert.Equal("at-risk", seen);
