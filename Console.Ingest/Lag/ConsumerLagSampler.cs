@@ -159,7 +159,11 @@ public sealed class ConsumerLagSampler(
             _lastPrune = now;
         }
 
-        await new ChangeNotification { Lag = evaluations.Count }.SendAsync(connection, transaction, cancellationToken);
+        if (evaluations.Count > 0)
+        {
+            await new ChangeNotification { Lag = evaluations.Count }.SendAsync(connection, transaction, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
     }
 }

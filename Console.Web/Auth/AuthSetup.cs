@@ -63,9 +63,12 @@ public static class AuthSetup
         return builder;
     }
 
+    // Programs (the JSON API, the wallboard hub, the OpenAPI document, a metrics scraper) get a status code, people a sign-in page.
+    private static readonly string[] MachineClientPaths = ["/api", "/hubs", "/openapi", "/metrics"];
+
     private static Task ApiStatusOr(RedirectContext<CookieAuthenticationOptions> context, int status)
     {
-        if (context.Request.Path.StartsWithSegments("/api"))
+        if (MachineClientPaths.Any(p => context.Request.Path.StartsWithSegments(p)))
         {
             context.Response.StatusCode = status;
         }

@@ -65,6 +65,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The BusinessUser API key of Console.Web/appsettings.Development.json (README), for programs: HTTP clients, the hub.</summary>
+    public const string ReadOnlyApiKey = "demo-readonly-key-0001";
+
     /// <summary>The README's demo users (Console.Web/appsettings.Development.json): user name → password.</summary>
     public static readonly IReadOnlyDictionary<string, string> DemoUsers = new Dictionary<string, string>
     {

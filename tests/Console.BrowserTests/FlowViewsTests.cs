@@ -102,7 +102,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
     public async Task The_wallboard_hub_pushes_the_flow_summary_on_connect_and_after_changes()
     {
         var summaries = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
-        await using var hub = new HubConnectionBuilder().WithUrl(console.WebUrl + "/hubs/flow").Build();
+        await using var hub = new HubConnectionBuilder().WithUrl(console.WebUrl + "/hubs/flow", o => o.Headers["X-Api-Key"] = ConsoleFixture.ReadOnlyApiKey).Build();
         hub.On<JsonElement>("flowSummary", s => summaries.Writer.TryWrite(s));
         await hub.StartAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -125,6 +125,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
     public async Task The_openapi_document_describes_every_json_endpoint_and_the_answers_match_it()
     {
         using var http = new HttpClient { BaseAddress = new Uri(console.WebUrl) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", ConsoleFixture.ReadOnlyApiKey);
         using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
         var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
         string[] expected = ["/api/orders", "/api/orders/{orderId}", "/api/flow", "/api/lag", "/api/stuck", "/api/dead-letters", "/api/dead-letters/{id}",
