@@ -58,7 +58,9 @@ public static class AuthSetup
             });
         }
 
-        builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(PayloadAccess.Policy, p => p.RequireAuthenticatedUser().RequireAssertion(c => PayloadAccess.Allows(c.User)));
         builder.Services.AddCascadingAuthenticationState();
         return builder;
     }

@@ -40,12 +40,12 @@ public static class FlowApi
             .WithSummary("Dead letters, newest first (at most 200)");
         api.MapGet("/dead-letters/{id:long}", async Task<Results<Ok<DeadLetters.DeadLetterRecord>, ProblemHttpResult>> (DeadLetters.DeadLetterQueries queries, long id, CancellationToken ct) =>
                 await queries.FindAsync(id, ct) is { } record ? TypedResults.Ok(record) : TypedResults.Problem($"no dead letter {id}", statusCode: 404))
-            .WithSummary("One dead letter, byte for byte (key and value base64)");
+            .WithSummary("One dead letter, byte for byte (key and value base64)").RequireAuthorization(Auth.PayloadAccess.Policy);
         api.MapGet("/quarantine", async (Quarantine.QuarantineQueries queries, string? topic, string? error, CancellationToken ct) => TypedResults.Ok(await queries.ListAsync(topic, error, ct)))
             .WithSummary("Quarantined records, newest first");
         api.MapGet("/quarantine/{id:long}", async Task<Results<Ok<Quarantine.QuarantinedRecord>, ProblemHttpResult>> (Quarantine.QuarantineQueries queries, long id, CancellationToken ct) =>
                 await queries.FindAsync(id, ct) is { } record ? TypedResults.Ok(record) : TypedResults.Problem($"no quarantined record {id}", statusCode: 404))
-            .WithSummary("One quarantined record, byte for byte (key and value base64)");
+            .WithSummary("One quarantined record, byte for byte (key and value base64)").RequireAuthorization(Auth.PayloadAccess.Policy);
         var hub = endpoints.MapHub<FlowHub>(FlowHub.Path);
         return (api, hub);
     }

@@ -68,6 +68,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// <summary>The BusinessUser API key of Console.Web/appsettings.Development.json (README), for programs: HTTP clients, the hub.</summary>
     public const string ReadOnlyApiKey = "demo-readonly-key-0001";
 
+    /// <summary>The SupportAgent API key of Console.Web/appsettings.Development.json (README).</summary>
+    public const string SupportApiKey = "demo-support-key-0001";
+
     /// <summary>The README's demo users (Console.Web/appsettings.Development.json): user name → password.</summary>
     public static readonly IReadOnlyDictionary<string, string> DemoUsers = new Dictionary<string, string>
     {

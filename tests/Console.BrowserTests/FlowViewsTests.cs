@@ -151,4 +151,24 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         await Assertions.Expect(page.GetByText("Ops and business views").First).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "api-reference");
     }
+
+    [Fact]
+    public async Task A_business_user_may_not_read_record_contents_a_support_agent_may()
+    {
+        using var business = new HttpClient { BaseAddress = new Uri(console.WebUrl) };
+        business.DefaultRequestHeaders.Add("X-Api-Key", ConsoleFixture.ReadOnlyApiKey);
+        using var support = new HttpClient { BaseAddress = new Uri(console.WebUrl) };
+        support.DefaultRequestHeaders.Add("X-Api-Key", ConsoleFixture.SupportApiKey);
+
+        foreach (var path in new[] { "/api/dead-letters/999999999", "/api/quarantine/999999999" })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await business.GetAsync(path)).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await support.GetAsync(path)).StatusCode);
+        }
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await business.GetAsync("/api/dead-letters")).StatusCode);
+        var page = await console.NewPageAsync(user: "business");
+        await page.GotoAsync(console.WebUrl + "/dead-letters/1");
+        await Assertions.Expect(page.GetByTestId("page-error")).ToContainTextAsync("may not read record contents");
+    }
 }
