@@ -108,6 +108,17 @@ public sealed class ConsoleFixture : IAsyncLifetime
         await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Opens a console page and waits until its circuit runs it: the server-rendered page shows first, and a click made
+    /// before the circuit is connected does nothing.
+    /// </summary>
+    public async Task<IResponse?> OpenAsync(IPage page, string pathAndQuery)
+    {
+        var response = await page.GotoAsync(WebUrl + pathAndQuery);
+        await Assertions.Expect(page.Locator("[data-interactive]")).ToHaveAttributeAsync("data-interactive", "true", new() { Timeout = 30_000 });
+        return response;
+    }
+
     public static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
 

@@ -24,7 +24,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         using var producer = console.Kafka.CreateProducer();
         await producer.PublishAsync(Placed("FLOW-A-" + Guid.NewGuid().ToString("N")[..6], 2));
         var page = await console.NewPageAsync();
-        await page.GotoAsync(console.WebUrl + "/flow");
+        await console.OpenAsync(page, "/flow");
         var waiting = page.Locator("[data-testid=flow-step][data-step=payment-authorized] [data-testid=flow-waiting]");
         await Assertions.Expect(waiting).Not.ToHaveTextAsync("0", new() { Timeout = 30_000 });
         var before = await NumberAsync(waiting);
@@ -40,7 +40,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         await ConsoleFixture.ScreenshotAsync(page, "flow-light");
 
         var dark = await console.NewPageAsync(dark: true);
-        await dark.GotoAsync(console.WebUrl + "/flow/wallboard");
+        await console.OpenAsync(dark, "/flow/wallboard");
         await Assertions.Expect(dark.GetByTestId("tile-in-flight")).ToBeVisibleAsync(Visible);
         await Assertions.Expect(dark.Locator("[data-testid=flow-step][data-step=payment-authorized] [data-testid=flow-waiting]")).ToHaveTextAsync((before + 3).ToString("N0", System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 30_000 });
         await ConsoleFixture.ScreenshotAsync(dark, "flow-wallboard");
@@ -52,7 +52,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         using var producer = console.Kafka.CreateProducer();
         await producer.PublishAsync(Placed("LAG-" + Guid.NewGuid().ToString("N")[..6], 4));
         var page = await console.NewPageAsync(dark: true);
-        await page.GotoAsync(console.WebUrl + "/lag");
+        await console.OpenAsync(page, "/lag");
 
         var group = page.Locator("[data-testid=lag-group][data-group=order-flow-console]");
         await Assertions.Expect(group).ToBeVisibleAsync(new() { Timeout = 60_000 });
@@ -79,7 +79,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         ]);
         var today = now.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var page = await console.NewPageAsync();
-        await page.GotoAsync($"{console.WebUrl}/reports?from={today}&to={today}&bucket=day");
+        await console.OpenAsync(page, $"/reports?from={today}&to={today}&bucket=day");
 
         // Only this test ends orders in this fixture: two ended, one expired (its duplicate not counted), by "other".
         var row = page.GetByTestId("expiry-row").First;
@@ -168,7 +168,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
 
         Assert.Equal(System.Net.HttpStatusCode.OK, (await business.GetAsync("/api/dead-letters")).StatusCode);
         var page = await console.NewPageAsync(user: "business");
-        await page.GotoAsync(console.WebUrl + "/dead-letters/1");
+        await console.OpenAsync(page, "/dead-letters/1");
         await Assertions.Expect(page.GetByTestId("page-error")).ToContainTextAsync("may not read record contents");
     }
 }

@@ -9,7 +9,7 @@ public sealed class FreshnessTests(ConsoleFixture console) : IClassFixture<Conso
     public async Task The_banner_warns_when_ingest_stops_and_recovers_when_it_restarts()
     {
         var page = await console.NewPageAsync();
-        await page.GotoAsync(console.WebUrl + "/orders");
+        await console.OpenAsync(page, "/orders");
         var banner = page.GetByTestId("freshness");
         await Assertions.Expect(banner).ToHaveAttributeAsync("data-warning", "false", new() { Timeout = 30_000 });
         await Assertions.Expect(banner).ToContainTextAsync("ingest");

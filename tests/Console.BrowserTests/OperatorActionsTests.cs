@@ -26,7 +26,7 @@ public sealed class OperatorActionsTests(ConsoleFixture console) : IClassFixture
         });
 
         var page = await console.NewPageAsync(user: "agent");
-        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await console.OpenAsync(page, "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync("agent (SupportAgent)");
         await Assertions.Expect(page.GetByTestId("order-dead-letter-link")).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "order-actions-support-agent");
@@ -56,9 +56,9 @@ public sealed class OperatorActionsTests(ConsoleFixture console) : IClassFixture
 
         await Assertions.Expect(page.GetByTestId("action-followup").First).ToHaveTextAsync("recovered", new() { Timeout = 30_000 });
         await ConsoleFixture.ScreenshotAsync(page, "dead-letter-replay-recovered");
-        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await console.OpenAsync(page, "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("order-actions")).ToBeVisibleAsync(Visible);
-        await page.GotoAsync(console.WebUrl + "/audit");
+        await console.OpenAsync(page, "/audit");
         await Assertions.Expect(page.GetByTestId("audit-row").First).ToContainTextAsync("order-retry", Contains);
         await ConsoleFixture.ScreenshotAsync(page, "audit");
     }
@@ -71,7 +71,7 @@ public sealed class OperatorActionsTests(ConsoleFixture console) : IClassFixture
         await producer.PublishAsync([Events.Step(orderId, "order-placed", 0), Events.Step(orderId, "payment-authorized", 1, succeeded: false, reason: "card declined")]);
 
         var page = await console.NewPageAsync(user: "business");
-        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await console.OpenAsync(page, "/orders/" + orderId);
 
         await Assertions.Expect(page.GetByTestId("actions-panel")).ToBeVisibleAsync(Visible);
         foreach (var button in new[] { "action-outreach", "action-expire" })

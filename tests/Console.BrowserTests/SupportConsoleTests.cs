@@ -16,7 +16,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
     public async Task A_newly_published_order_appears_in_the_list_without_reloading_the_page()
     {
         var page = await console.NewPageAsync();
-        await page.GotoAsync(console.WebUrl + "/orders");
+        await console.OpenAsync(page, "/orders");
         await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
         var orderId = "ORD-LIVE-" + Guid.NewGuid().ToString("N")[..6];
         var navigations = 0;
@@ -47,7 +47,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
             Events.Step(orderId, "stock-reserved", 2)]);
 
         var page = await console.NewPageAsync();
-        await page.GotoAsync(console.WebUrl + "/orders?search=" + Uri.EscapeDataString(prefix));
+        await console.OpenAsync(page, "/orders?search=" + Uri.EscapeDataString(prefix));
         await Assertions.Expect(page.GetByTestId("order-search")).ToHaveValueAsync(prefix);
         await Assertions.Expect(page.GetByTestId("order-row")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
         await Assertions.Expect(page.GetByTestId("match-count")).ToHaveTextAsync("2 orders match");
@@ -80,7 +80,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         using var producer = console.Kafka.CreateProducer();
         await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
         var page = await console.NewPageAsync(dark: true);
-        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await console.OpenAsync(page, "/orders/" + orderId);
         await Assertions.Expect(page.Locator("[data-step=stock-reserved]")).ToHaveAttributeAsync("data-state", "breached", new() { Timeout = 30_000 });
         await Assertions.Expect(page.GetByTestId("timeline-event")).ToHaveCountAsync(1);
         await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
@@ -114,7 +114,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         var page = await console.NewPageAsync();
         page.Dialog += async (_, dialog) => { dialogs++; await dialog.DismissAsync(); };
 
-        await page.GotoAsync(console.WebUrl + "/dead-letters");
+        await console.OpenAsync(page, "/dead-letters");
         var group = page.Locator("[data-testid=dead-letter-group]", new() { HasText = "provider timeout after <n> ms for ORD-DLQ-" });
         await Assertions.Expect(group).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "dead-letters");
@@ -148,7 +148,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await producer.ProduceAsync(KafkaBroker.OperationalTopic, new Message<string, byte[]> { Key = key, Value = [0x7b, 0x22, 0xff, 0x00, 0x3c, 0x62, 0x3e] });
 
         var page = await console.NewPageAsync();
-        await page.GotoAsync(console.WebUrl + "/quarantine");
+        await console.OpenAsync(page, "/quarantine");
         var row = page.Locator("tr", new() { Has = page.GetByText(key, new() { Exact = true }) });
         await Assertions.Expect(row).ToBeVisibleAsync(Visible);
         await Assertions.Expect(row).ToContainTextAsync("not valid UTF-8");
@@ -168,7 +168,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
 
         var page = await console.NewPageAsync();
-        await page.GotoAsync(console.WebUrl + "/stuck");
+        await console.OpenAsync(page, "/stuck");
         await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
         var box = page.GetByTestId("go-to-order");
         await box.FillAsync(orderId);
@@ -189,10 +189,10 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         var dialogs = 0;
         page.Dialog += async (_, dialog) => { dialogs++; await dialog.DismissAsync(); };
 
-        await page.GotoAsync(console.WebUrl + "/orders?search=" + orderId);
+        await console.OpenAsync(page, "/orders?search=" + orderId);
         var row = page.Locator("tr", new() { Has = page.GetByText(orderId, new() { Exact = true }) });
         await Assertions.Expect(row).ToContainTextAsync("payment-authorized: " + hostile, Contains);
-        await page.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await console.OpenAsync(page, "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("stopped-by")).ToContainTextAsync(hostile, Contains);
 
         Assert.Equal(0, await page.Locator("img[src=x]").CountAsync());

@@ -17,7 +17,7 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         var orderId = "ORD-NEW-STEP-" + Guid.NewGuid().ToString("N")[..6];
         var step = "fraud-checked-" + Guid.NewGuid().ToString("N")[..4];
         var workflow = await console.NewPageAsync(dark: true);
-        await workflow.GotoAsync(console.WebUrl + "/workflow");
+        await console.OpenAsync(workflow, "/workflow");
         await Assertions.Expect(workflow.GetByTestId("workflow-step")).ToHaveCountAsync(5);
         using var producer = console.Kafka.CreateProducer();
         await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
@@ -25,7 +25,7 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         // Both pages are live (their circuits refreshed once: both also refresh every 5 s) before the new step is published.
         await Assertions.Expect(workflow.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
         var order = await console.NewPageAsync();
-        await order.GotoAsync(console.WebUrl + "/orders/" + orderId);
+        await console.OpenAsync(order, "/orders/" + orderId);
         await Assertions.Expect(order.GetByTestId("timeline-event")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
         await Assertions.Expect(order.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
         var navigations = 0;

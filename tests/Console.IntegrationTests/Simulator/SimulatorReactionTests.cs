@@ -170,6 +170,25 @@ public sealed class SimulatorReactionTests : IDisposable
         await simulator.WaitForOutputAsync("dead letter 1 replayed to order-retry", SimulatorTimeouts.Reaction);
     }
 
+    [Fact]
+    public async Task A_reaction_the_broker_refuses_is_handled_again_until_published_and_then_only_once()
+    {
+        await Place("ORD-PUB-1");
+        // The broker refuses the next three produce requests, whoever sends them: here, the simulator's first reactions.
+        const short produceApiKey = 0;
+        const int invalidRecord = 87;
+        _kafka.Cluster.PushRequestErrors(produceApiKey, invalidRecord, invalidRecord, invalidRecord);
+
+        await using var simulator = Start(_kafka);
+
+        await _ops.WaitForAsync(e => e is { OrderId: "ORD-PUB-1", Step: "order-completed" }, "the order to complete after the refused publishes", simulator);
+        Assert.Contains("could not publish after order-ops", simulator.Output, StringComparison.Ordinal);
+        foreach (var step in new[] { "payment-authorized", "stock-reserved", "shipped", "order-completed" })
+        {
+            Assert.Single(_ops.Of("ORD-PUB-1"), e => e.Step == step);
+        }
+    }
+
     public void Dispose()
     {
         _ops.Dispose();
