@@ -4,12 +4,16 @@
 #   tools/benchmark.sh breach [orders] [due/s] [window s]  breach-detection delay (default 1000000 orders, 300/s, 45 s)
 #   tools/benchmark.sh catchup [events/s] [partitions]     catch-up after a 5-minute backlog (default 2000 events/s, 24 partitions)
 #   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency and memory per page against ./run.sh's stack
+#   tools/benchmark.sh pages <web url> [counts] [seconds]  CPU, connections, heap and liveness of N open pages against ./run.sh's stack
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 SETUP_SKIP_BUILD=1 bash tools/setup.sh
 dotnet build tools/Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
 case "${1:-}" in
-  breach|catchup|latency) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
+  pages)
+    dotnet tool install --tool-path .local/tools dotnet-gcdump >/dev/null 2>&1 || test -x .local/tools/dotnet-gcdump
+    export GCDUMP="$root/.local/tools/dotnet-gcdump" ;;&
+  breach|catchup|latency|pages) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
 esac
 dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "${1:-200000}" 2>/dev/null | grep -v '^\['

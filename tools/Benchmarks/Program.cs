@@ -13,7 +13,7 @@ using OrderFlow.Platform.Hosting;
 using OrderFlow.Platform.ReadModel;
 using OrderFlow.Testing;
 
-// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency
+// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency | pages
 if (args is ["breach", .. var breachArgs])
 {
     await OrderFlow.Benchmarks.BreachDelay.RunAsync(breachArgs);
@@ -23,6 +23,18 @@ if (args is ["breach", .. var breachArgs])
 if (args is ["latency", .. var latencyArgs])
 {
     await OrderFlow.Benchmarks.ScreenLatency.RunAsync(latencyArgs);
+    return;
+}
+
+if (args is ["pages", .. var pagesArgs])
+{
+    await OrderFlow.Benchmarks.OpenPages.RunAsync(pagesArgs);
+    return;
+}
+
+if (args is ["shot", .. var shotArgs])
+{
+    await OrderFlow.Benchmarks.Screenshot.RunAsync(shotArgs);
     return;
 }
 

@@ -26,17 +26,13 @@ public static class ScreenLatency
         var pageCounts = args.Length > 3 ? args[3].Split(',').Select(int.Parse).ToArray() : [50, 200];
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 0, Acks = Acks.All }).Build();
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
-        });
+        await using var browser = await playwright.Chromium.LaunchAsync(Browsers.Headless);
+        var signedIn = await browser.NewContextAsync();
+        await Browsers.SignInAsync(await signedIn.NewPageAsync(), web, "business", "business-demo");
 
         var orderId = "LAT-" + Guid.NewGuid().ToString("N")[..8];
         await producer.ProduceAsync(KafkaBroker.OperationalTopic, Message(Events.StepAt(orderId, "order-placed", DateTimeOffset.UtcNow)));
-        var orderPage = await browser.NewPageAsync();
+        var orderPage = await signedIn.NewPageAsync();
         await orderPage.GotoAsync($"{web}/orders/{orderId}");
         await orderPage.WaitForSelectorAsync("[data-testid=timeline-event]", new() { Timeout = 60_000 });
         await Observe(orderPage, "document.querySelectorAll('[data-testid=timeline-event]').length");
@@ -44,7 +40,7 @@ public static class ScreenLatency
             Message(new OperationalEvent(Guid.NewGuid(), orderId, "payment-authorized", "payment-service", StepOutcome.Failed, $"probe {i}", DateTimeOffset.UtcNow, 1, "{}"))));
         Report("order page", order);
 
-        var flow = await browser.NewPageAsync();
+        var flow = await signedIn.NewPageAsync();
         await flow.GotoAsync($"{web}/flow");
         await flow.WaitForSelectorAsync("[data-testid=tile-quarantined]", new() { Timeout = 60_000 });
         await Observe(flow, "document.querySelector('[data-testid=tile-quarantined] .tile-value').textContent");
@@ -52,11 +48,12 @@ public static class ScreenLatency
             Stamped(new Message<string, byte[]> { Key = "LAT-POISON", Value = "not an event "u8.ToArray() })));
         Report("flow dashboard", dashboard);
 
-        var webPid = FindWebProcess(web);
+        var webPid = ProcessInfo.Find("Console.Web", new Uri(web).Port);
         foreach (var count in pageCounts)
         {
-            var before = Rss(webPid);
+            var before = ProcessInfo.Rss(webPid);
             var context = await browser.NewContextAsync();
+            await Browsers.SignInAsync(await context.NewPageAsync(), web, "business", "business-demo");
             var pages = new List<IPage>();
             for (var i = 0; i < count; i++)
             {
@@ -67,7 +64,7 @@ public static class ScreenLatency
             }
 
             await Task.Delay(TimeSpan.FromSeconds(20));
-            var after = Rss(webPid);
+            var after = ProcessInfo.Rss(webPid);
             Console.WriteLine($"memory: {count} dashboard pages: Console.Web RSS {before / 1048576.0:F0} → {after / 1048576.0:F0} MB, {(after - before) / 1048576.0 / count:F2} MB per page");
             await context.CloseAsync();
             await Task.Delay(TimeSpan.FromSeconds(10));
@@ -122,37 +119,5 @@ public static class ScreenLatency
         double P(double q) => samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(q * samples.Count) - 1)];
         Console.WriteLine($"{name}: n={samples.Count} p50={P(0.5):F0} ms p90={P(0.9):F0} ms p99={P(0.99):F0} ms max={samples[^1]:F0} ms min={samples[0]:F0} ms");
         Console.WriteLine($"  raw: {string.Join(' ', samples.Select(s => s.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}");
-    }
-
-    private static int FindWebProcess(string web)
-    {
-        var port = new Uri(web).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var p in Process.GetProcesses())
-        {
-            try
-            {
-                var cmd = File.ReadAllText($"/proc/{p.Id}/cmdline").Replace('\0', ' ');
-                if (cmd.Contains("Console.Web", StringComparison.Ordinal) && (cmd.Contains(port, StringComparison.Ordinal) || Environment.GetEnvironmentVariable("WEB_PID") == p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                {
-                    return p.Id;
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return int.Parse(Environment.GetEnvironmentVariable("WEB_PID") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static long Rss(int pid)
-    {
-        if (pid == 0)
-        {
-            return 0;
-        }
-
-        var line = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 }
