@@ -18,7 +18,7 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         var step = "fraud-checked-" + Guid.NewGuid().ToString("N")[..4];
         var workflow = await console.NewPageAsync(dark: true);
         await workflow.GotoAsync(console.WebUrl + "/workflow");
-        await Assertions.Expect(workflow.GetByTestId("workflow-step")).ToHaveCountAsync(5);
+        await Assertions.Expect(workflow.GetByTestId("workflow-definition")).ToBeVisibleAsync(Visible);
         using var producer = console.Kafka.CreateProducer();
         await producer.PublishAsync([Events.Step(orderId, "order-placed", 0)]);
 
@@ -40,6 +40,11 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         await Assertions.Expect(order.GetByTestId("timeline-event")).ToHaveCountAsync(2);
         await Assertions.Expect(order.Locator("[data-testid=event-flag][data-flag=unplanned-step]")).ToBeVisibleAsync(Visible);
         await Assertions.Expect(order.Locator("[data-step=payment-authorized]")).ToBeVisibleAsync();
+        await Assertions.Expect(order.GetByTestId("workflow-version")).ToContainTextAsync("workflow version");
+        var discovered = workflow.Locator($"[data-testid=discovered-step][data-step={step}]");
+        await Assertions.Expect(discovered).ToHaveAttributeAsync("data-kind", "seen, not defined", new() { Timeout = 30_000 });
+        await Assertions.Expect(workflow.Locator($"[data-testid=discovered-edge][data-from=order-placed][data-to={step}]")).ToHaveAttributeAsync("data-defined", "no");
+        await Assertions.Expect(workflow.GetByTestId("seen-not-defined")).ToContainTextAsync(step);
         var row = workflow.Locator($"[data-testid=unplanned-step-row][data-step={step}]");
         await Assertions.Expect(row).ToBeVisibleAsync(Visible);
         await Assertions.Expect(row.Locator("td").Nth(1)).ToHaveTextAsync("1");
@@ -47,5 +52,49 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         Assert.Equal(0, navigations);
         await ConsoleFixture.ScreenshotAsync(order, "order-page-unplanned-step");
         await ConsoleFixture.ScreenshotAsync(workflow, "workflow-dark");
+    }
+
+    [Fact]
+    public async Task A_workflow_change_reaches_the_open_workflow_page_and_a_broken_one_shows_as_refused()
+    {
+        var shipped = await File.ReadAllTextAsync(console.WorkflowFile);
+        var page = await console.NewPageAsync();
+        await page.GotoAsync(console.WebUrl + "/workflow");
+        await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        var version = int.Parse(await page.GetByTestId("workflow-current-version").TextContentAsync() ?? "", System.Globalization.CultureInfo.InvariantCulture);
+        var navigations = 0;
+        page.FrameNavigated += (_, frame) => navigations += frame == page.MainFrame ? 1 : 0;
+
+        try
+        {
+            await WriteWorkflowAsync(shipped.Replace(
+                """{ "Name": "shipped", "After": [ "stock-reserved" ], "Sla": "00:01:00" }""",
+                """{ "Name": "shipped", "After": [ "stock-reserved" ], "Sla": "00:01:00" }, { "Name": "fraud-checked", "After": [ "order-placed" ], "Sla": "00:00:10" }""",
+                StringComparison.Ordinal));
+
+            await Assertions.Expect(page.GetByTestId("workflow-current-version")).ToHaveTextAsync((version + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator($"[data-testid=workflow-version-row][data-version='{version + 1}']")).ToContainTextAsync("added step fraud-checked (after order-placed, SLA 00:00:10)");
+            await Assertions.Expect(page.Locator("[data-testid=expected-graph] [data-testid=graph-step][data-step=fraud-checked]")).ToBeVisibleAsync();
+
+            await WriteWorkflowAsync("""{ "Workflow": { "Steps": [ """);
+            await Assertions.Expect(page.GetByTestId("workflow-refused")).ToContainTextAsync("is not valid JSON", Contains);
+            await Assertions.Expect(page.GetByTestId("workflow-current-version")).ToHaveTextAsync((version + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(0, navigations);
+            await ConsoleFixture.ScreenshotAsync(page, "workflow-refused");
+        }
+        finally
+        {
+            await WriteWorkflowAsync(shipped);
+        }
+
+        await Assertions.Expect(page.GetByTestId("workflow-refused")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+    }
+
+    /// <summary>Replaces the workflow file in one step, as an editor saving it does.</summary>
+    private async Task WriteWorkflowAsync(string text)
+    {
+        var next = console.WorkflowFile + ".next";
+        await File.WriteAllTextAsync(next, text);
+        File.Move(next, console.WorkflowFile, overwrite: true);
     }
 }
