@@ -3,6 +3,7 @@
 #   tools/benchmark.sh [events]                          ingest throughput (default 200000 events; BENCH_ROUNDS=3 ideal/ingest pairs, median ratio)
 #   tools/benchmark.sh breach [orders] [due/s] [window s]  breach-detection delay (default 1000000 orders, 300/s, 45 s)
 #   tools/benchmark.sh catchup [events/s] [partitions]     catch-up after a 5-minute backlog (default 2000 events/s, 24 partitions)
+#   tools/benchmark.sh discovered [events...]                 the discovered flow's query (/workflow) at 1 and 10 million events
 #   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency and memory per page against ./run.sh's stack
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +11,6 @@ cd "$root"
 SETUP_SKIP_BUILD=1 bash tools/setup.sh
 dotnet build tools/Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
 case "${1:-}" in
-  breach|catchup|latency) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
+  breach|catchup|latency|discovered) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
 esac
 dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "${1:-200000}" 2>/dev/null | grep -v '^\['

@@ -26,6 +26,12 @@ if (args is ["latency", .. var latencyArgs])
     return;
 }
 
+if (args is ["discovered", .. var discoveredArgs])
+{
+    await OrderFlow.Benchmarks.DiscoveredFlowQuery.RunAsync(discoveredArgs);
+    return;
+}
+
 if (args is ["catchup", .. var catchUpArgs])
 {
     await OrderFlow.Benchmarks.CatchUp.RunAsync(catchUpArgs);
