@@ -90,6 +90,44 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         await Assertions.Expect(page.GetByTestId("workflow-refused")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
     }
 
+    [Fact]
+    public async Task The_discovered_flow_counts_transitions_and_variants_and_marks_a_path_the_definition_does_not_allow()
+    {
+        // 30 orders: every third reserves stock before payment (the same variant), ORD-…-SHIP-FIRST ships before stock.
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var start = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var events = new List<OrderFlow.Domain.Events.OperationalEvent>();
+        for (var i = 0; i < 30; i++)
+        {
+            var id = $"ORD-DISCOVERED-{run}-{i:D2}";
+            var t = start.AddSeconds(i);
+            var (payment, stock) = i % 3 == 0 ? (1.5, 0.5) : (0.5, 1.5);
+            events.AddRange([
+                Events.StepAt(id, "order-placed", t), Events.StepAt(id, "payment-authorized", t.AddSeconds(payment)),
+                Events.StepAt(id, "stock-reserved", t.AddSeconds(stock)), Events.StepAt(id, "shipped", t.AddSeconds(3)),
+                Events.StepAt(id, "order-completed", t.AddSeconds(4))]);
+        }
+
+        var shipFirst = $"ORD-DISCOVERED-{run}-SHIP-FIRST-{new string('x', 40)}";
+        events.AddRange([Events.StepAt(shipFirst, "order-placed", start), Events.StepAt(shipFirst, "payment-authorized", start.AddSeconds(1)), Events.StepAt(shipFirst, "shipped", start.AddSeconds(2))]);
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync(events);
+
+        var page = await console.NewPageAsync();
+        await page.GotoAsync(console.WebUrl + "/workflow?range=15");
+        var placedToStock = page.Locator("[data-testid=flow-transition][data-from=order-placed][data-to=stock-reserved] td").Nth(2);
+        await Assertions.Expect(placedToStock).ToHaveTextAsync("30", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=flow-transition][data-from=stock-reserved][data-to=shipped] td").Nth(3)).ToHaveTextAsync("1.5 s");
+        await Assertions.Expect(page.Locator("[data-testid=discovered-edge][data-from=payment-authorized][data-to=shipped]")).ToHaveAttributeAsync("data-defined", "no");
+        await Assertions.Expect(page.GetByTestId("off-path")).ToContainTextAsync("1");
+        await Assertions.Expect(page.GetByTestId("flow-variant").First).ToContainTextAsync("order-placed → payment-authorized → stock-reserved → shipped → order-completed");
+        await ConsoleFixture.ScreenshotAsync(page, "workflow");
+        var dark = await console.NewPageAsync(dark: true);
+        await dark.GotoAsync(console.WebUrl + "/workflow?range=15");
+        await Assertions.Expect(dark.GetByTestId("discovered-graph")).ToBeVisibleAsync(Visible);
+        await ConsoleFixture.ScreenshotAsync(dark, "workflow-discovered-dark");
+    }
+
     /// <summary>Replaces the workflow file in one step, as an editor saving it does.</summary>
     private async Task WriteWorkflowAsync(string text)
     {

@@ -31,7 +31,7 @@ public sealed class DiscoveredFlowViewTests : ComponentTest
         var newStep = cut.Find("[data-testid=discovered-edge][data-from=order-placed][data-to=fraud-checked]");
         Assert.Equal("no", newStep.GetAttribute("data-defined"));
         Assert.Contains("edge-undefined", newStep.GetAttribute("class"));
-        Assert.Equal("1 · 1 s", newStep.QuerySelector("text")!.TextContent);
+        Assert.Equal("1 · 1.0 s", newStep.QuerySelector("text")!.TextContent);
         Assert.Contains("edge-untaken", cut.Find("[data-testid=discovered-edge][data-from=shipped][data-to=order-completed]").GetAttribute("class"));
         Assert.Contains("fraud-checked", cut.Find("[data-testid=seen-not-defined]").TextContent);
         Assert.Contains("order-completed", cut.Find("[data-testid=defined-never-seen]").TextContent);
