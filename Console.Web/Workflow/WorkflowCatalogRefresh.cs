@@ -30,7 +30,8 @@ public sealed class WorkflowCatalogRefresh(NpgsqlDataSource dataSource, Workflow
         {
             try
             {
-                if (await WorkflowStore.LoadAsync(dataSource, stoppingToken) is { } versions && versions.Current.Version != catalog.Versions.Current.Version)
+                // Replaced even at the same version number: the configured stand-in is version 1 too.
+                if (await WorkflowStore.LoadAsync(dataSource, stoppingToken) is { } versions)
                 {
                     catalog.Replace(versions);
                 }

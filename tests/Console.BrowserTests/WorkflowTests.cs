@@ -121,6 +121,8 @@ public sealed class WorkflowTests(ConsoleFixture console) : IClassFixture<Consol
         await Assertions.Expect(page.Locator("[data-testid=discovered-edge][data-from=payment-authorized][data-to=shipped]")).ToHaveAttributeAsync("data-defined", "no");
         await Assertions.Expect(page.GetByTestId("off-path")).ToContainTextAsync("1");
         await Assertions.Expect(page.GetByTestId("flow-variant").First).ToContainTextAsync("order-placed → payment-authorized → stock-reserved → shipped → order-completed");
+        // Console.Web shows the versions Console.Ingest stored (not its own configured stand-in): version 1 has its time.
+        await Assertions.Expect(page.Locator("[data-testid=workflow-version-row][data-version='1']")).Not.ToContainTextAsync("not stored yet");
         await ConsoleFixture.ScreenshotAsync(page, "workflow");
         var dark = await console.NewPageAsync(dark: true);
         await dark.GotoAsync(console.WebUrl + "/workflow?range=15");
