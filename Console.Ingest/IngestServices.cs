@@ -3,6 +3,7 @@ using OrderFlow.Ingest.Lag;
 using OrderFlow.Ingest.Outbox;
 using OrderFlow.Ingest.Projection;
 using OrderFlow.Ingest.Sla;
+using OrderFlow.Ingest.Workflow;
 using OrderFlow.Platform.Hosting;
 
 namespace OrderFlow.Ingest;
@@ -14,6 +15,8 @@ public static class IngestServices
         builder.AddPlatformServices();
         builder.AddValidatedOptions<ProjectionOptions>(ProjectionOptions.Section);
         builder.AddValidatedOptions<SlaOptions>(SlaOptions.Section);
+        // Before the projection: the workflow versions are loaded before the first event is folded.
+        builder.Services.AddHostedService<WorkflowReload>();
         builder.Services.AddSingleton<ProjectionMetrics>();
         builder.Services.AddSingleton<ProjectionWriter>();
         builder.Services.AddHostedService<OperationalEventConsumer>();

@@ -38,6 +38,7 @@ public static class WebServices
         builder.Services.AddSingleton<OrderQueries>();
         builder.Services.AddSingleton<StuckQueries>();
         builder.Services.AddSingleton<WorkflowQueries>();
+        builder.Services.AddHostedService<WorkflowCatalogRefresh>();
         builder.Services.AddSingleton<DeadLetterQueries>();
         builder.Services.AddSingleton<QuarantineQueries>();
         builder.Services.AddSingleton<NavigationCounts>();

@@ -3,6 +3,7 @@
 #   tools/benchmark.sh [events]                          ingest throughput (default 200000 events; BENCH_ROUNDS=3 ideal/ingest pairs, median ratio)
 #   tools/benchmark.sh breach [orders] [due/s] [window s]  breach-detection delay (default 1000000 orders, 300/s, 45 s)
 #   tools/benchmark.sh catchup [events/s] [partitions]     catch-up after a 5-minute backlog (default 2000 events/s, 24 partitions)
+#   tools/benchmark.sh discovered [events...]                 the discovered flow's query (/workflow) at 1 and 10 million events
 #   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency and memory per page against ./run.sh's stack
 #   tools/benchmark.sh pages <web url> [counts] [seconds]  CPU, connections, heap and liveness of N open pages against ./run.sh's stack
 set -euo pipefail
@@ -14,6 +15,6 @@ case "${1:-}" in
   pages)
     dotnet tool install --tool-path .local/tools dotnet-gcdump >/dev/null 2>&1 || test -x .local/tools/dotnet-gcdump
     export GCDUMP="$root/.local/tools/dotnet-gcdump" ;;&
-  breach|catchup|latency|pages) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
+  breach|catchup|latency|discovered|pages) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
 esac
 dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "${1:-200000}" 2>/dev/null | grep -v '^\['

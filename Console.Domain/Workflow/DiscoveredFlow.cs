@@ -22,7 +22,11 @@ public sealed record DiscoveredFlowSummary(
     IReadOnlyList<VariantShare> Variants,
     IReadOnlyList<string> SeenNotDefined,
     IReadOnlyList<string> DefinedNeverSeen,
-    int OrdersOffTheDefinedPath);
+    int OrdersOffTheDefinedPath)
+{
+    /// <summary>How many orders took each step (succeeded in it at least once).</summary>
+    public IReadOnlyDictionary<string, int> StepOrders { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>
 /// The discovered flow, as pure arithmetic over orders' traces (issue 17). Parallel branches must not split the picture
@@ -90,14 +94,15 @@ public static class DiscoveredFlow
             .GroupBy(v => string.Join('\n', v))
             .Select(g => new VariantShare(g.First(), g.Count(), (double)g.Count() / traces.Count))
             .OrderByDescending(v => v.Orders).ThenBy(v => string.Join('\n', v.Steps), StringComparer.Ordinal).Take(topVariants).ToList();
-        var seen = traces.SelectMany(t => t.Steps.Select(s => s.Step)).ToHashSet(StringComparer.Ordinal);
+        var stepOrders = traces.SelectMany(t => t.Steps.Select(s => s.Step)).GroupBy(s => s, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var seen = stepOrders.Keys.ToHashSet(StringComparer.Ordinal);
         return new DiscoveredFlowSummary(
             traces.Count,
             transitions,
             variants,
             [.. seen.Where(s => !workflow.IsKnown(s)).Order(StringComparer.Ordinal)],
             [.. workflow.Steps.Select(s => s.Name).Where(s => !seen.Contains(s))],
-            traces.Count(t => LeftTheDefinedPath(workflow, t)));
+            traces.Count(t => LeftTheDefinedPath(workflow, t))) { StepOrders = stepOrders };
     }
 
     public static TimeSpan Median(IEnumerable<TimeSpan> values)

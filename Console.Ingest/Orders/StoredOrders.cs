@@ -6,7 +6,7 @@ using OrderFlow.Domain.Workflow;
 namespace OrderFlow.Ingest.Orders;
 
 /// <summary>A stored order read back: its folded state, and the columns of its row the fold does not carry.</summary>
-public sealed record StoredOrder(OrderState State, DateTimeOffset FirstSeenAt, int FlaggedCount);
+public sealed record StoredOrder(OrderState State, WorkflowVersion Workflow, DateTimeOffset FirstSeenAt, int FlaggedCount);
 
 /// <summary>
 /// The read model keeps no folded state (decision 0011): order_events holds every event of an order in the order the
@@ -21,10 +21,10 @@ public static class StoredOrders
     // "286 events per order") and hashed them over a scan of all of order_events or of orders for every batch.
     public const string Sql =
         """
-        select o.order_id, o.first_seen_at, o.flagged_count, e.event_id, e.step, e.service, e.outcome, e.reason, e.occurred_at
+        select o.order_id, o.first_seen_at, o.flagged_count, e.event_id, e.step, e.service, e.outcome, e.reason, e.occurred_at, o.workflow_version
         from unnest(@ids) as k(order_id)
         cross join lateral (
-            select y.order_id, y.first_seen_at, y.flagged_count from orders y where y.order_id = k.order_id offset 0
+            select y.order_id, y.first_seen_at, y.flagged_count, y.workflow_version from orders y where y.order_id = k.order_id offset 0
         ) o
         cross join lateral (
             select x.id, x.event_id, x.step, x.service, x.outcome, x.reason, x.occurred_at
@@ -33,9 +33,9 @@ public static class StoredOrders
         order by o.order_id, e.id
         """;
 
-    /// <summary>These orders, folded again from their events, inside the caller's transaction.</summary>
+    /// <summary>These orders, folded again from their events by their own workflow version, inside the caller's transaction.</summary>
     public static async Task<Dictionary<string, StoredOrder>> ReadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> orderIds, WorkflowDefinition workflow, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> orderIds, WorkflowVersions workflow, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(Sql, connection, transaction);
         command.Parameters.AddWithValue("ids", orderIds.ToArray());
@@ -50,7 +50,7 @@ public static class StoredOrders
         return command;
     }
 
-    public static async Task<Dictionary<string, StoredOrder>> ReadAsync(NpgsqlDataReader reader, WorkflowDefinition workflow, CancellationToken cancellationToken)
+    public static async Task<Dictionary<string, StoredOrder>> ReadAsync(NpgsqlDataReader reader, WorkflowVersions workflow, CancellationToken cancellationToken)
     {
         var orders = new Dictionary<string, StoredOrder>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
@@ -58,12 +58,12 @@ public static class StoredOrders
             var orderId = reader.GetString(0);
             if (!orders.TryGetValue(orderId, out var order))
             {
-                order = new StoredOrder(new OrderState { OrderId = orderId }, reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2));
+                order = new StoredOrder(new OrderState { OrderId = orderId }, workflow.Find(reader.GetInt32(9)), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2));
                 orders[orderId] = order;
             }
 
             // The fold reads neither attributes nor the schema version.
-            order.State.Apply(workflow, new OperationalEvent(
+            order.State.Apply(order.Workflow.Definition, new OperationalEvent(
                 reader.GetGuid(3),
                 orderId,
                 reader.GetString(4),

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using OrderFlow.Domain.Workflow;
 using OrderFlow.Ingest.Consuming;
 using OrderFlow.Platform.Kafka;
 
@@ -14,7 +13,6 @@ namespace OrderFlow.Ingest.Projection;
 public sealed class OperationalEventConsumer(
     NpgsqlDataSource dataSource,
     ProjectionWriter writer,
-    WorkflowDefinition workflow,
     ProjectionMetrics metrics,
     IOptions<KafkaOptions> kafka,
     IOptions<ProjectionOptions> projection,
@@ -24,7 +22,6 @@ public sealed class OperationalEventConsumer(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await WorkflowSteps.StoreAsync(dataSource, workflow, stoppingToken);
         var k = kafka.Value;
         var p = projection.Value;
         var refused = new RefusedEvents(dataSource);

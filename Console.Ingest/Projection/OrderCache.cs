@@ -1,12 +1,16 @@
 using Confluent.Kafka;
 using OrderFlow.Domain.Orders;
+using OrderFlow.Domain.Workflow;
 
 namespace OrderFlow.Ingest.Projection;
 
 /// <summary>An order as the projection holds it between batches: its folded state and the columns the fold does not carry.</summary>
-public sealed class CachedOrder(OrderState state, TopicPartition partition, DateTimeOffset firstSeenAt, int flaggedCount, bool stored)
+public sealed class CachedOrder(OrderState state, WorkflowVersion workflow, TopicPartition partition, DateTimeOffset firstSeenAt, int flaggedCount, bool stored)
 {
     public OrderState State { get; } = state;
+
+    /// <summary>The workflow version the order is judged by: the one in force when it was placed (decision 0022).</summary>
+    public WorkflowVersion Workflow { get; } = workflow;
 
     /// <summary>The partition its events come from (its key's partition): the cache forgets it with that partition.</summary>
     public TopicPartition Partition { get; } = partition;

@@ -14,7 +14,7 @@ namespace OrderFlow.Ingest.Projection;
 internal static class OrderRows
 {
     private const string NewOrderColumns =
-        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at, first_seen_at, sla_watch_at";
+        "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at, first_seen_at, sla_watch_at, workflow_version";
 
     private const string StagedOrderColumns =
         "order_id, status, positions, last_step, last_failure, placed_at, last_event_at, updated_at, event_count, flagged_count, sla_state, sla_scope, sla_at_risk_at, sla_due_at, step_names, step_ready_at, step_succeeded_at, seen_event_count, seen_flagged_count";
@@ -52,7 +52,7 @@ internal static class OrderRows
 
     /// <summary>Copies the rows of these orders: into orders (new ones) or into the staging table (known ones).</summary>
     public static async Task CopyAsync(
-        NpgsqlConnection connection, List<TouchedOrder> orders, WorkflowDefinition workflow, double atRiskShare, DateTimeOffset now, bool staged, CancellationToken cancellationToken)
+        NpgsqlConnection connection, List<TouchedOrder> orders, double atRiskShare, DateTimeOffset now, bool staged, CancellationToken cancellationToken)
     {
         using var rows = await BinaryCopyRows.BeginAsync(
             connection,
@@ -64,8 +64,9 @@ internal static class OrderRows
         {
             var order = touched.Order;
             var s = order.State;
+            var workflow = order.Workflow.Definition;
             var failure = s.OpenFailure();
-            rows.StartRow(19);
+            rows.StartRow((short)(staged ? 19 : 20));
             rows.Text(s.OrderId);
             rows.Text(s.Status.ToName());
             var positions = s.Positions(workflow);
@@ -122,6 +123,7 @@ internal static class OrderRows
             {
                 rows.Timestamp(order.FirstSeenAt);
                 rows.Timestamp(sla.Next?.DueAt);
+                rows.Integer(order.Workflow.Version);
             }
         }
 

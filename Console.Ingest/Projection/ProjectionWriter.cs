@@ -9,6 +9,7 @@ using OrderFlow.Ingest.Orders;
 using OrderFlow.Ingest.Sla;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
+using OrderFlow.Platform.Workflow;
 
 namespace OrderFlow.Ingest.Projection;
 
@@ -34,7 +35,7 @@ public sealed class OrderWrittenElsewhereException(int orders)
 /// </summary>
 public sealed class ProjectionWriter(
     NpgsqlDataSource dataSource,
-    WorkflowDefinition workflow,
+    WorkflowCatalog workflow,
     IOptions<KafkaOptions> kafka,
     IOptions<SlaOptions> sla,
     ProjectionMetrics metrics,
@@ -84,6 +85,7 @@ public sealed class ProjectionWriter(
         ParsedBatch batch, OrderCache cache, NpgsqlConnection connection, Dictionary<string, TouchedOrder> touched, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        var versions = workflow.Versions;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // The batch's orders held in memory join it now; the others are read from PostgreSQL (or are new).
@@ -119,7 +121,7 @@ public sealed class ProjectionWriter(
             await StoredOffsets.EnsureAdvancedAsync(reader, partitions, cancellationToken);
             if (missing.Count > 0 && await reader.NextResultAsync(cancellationToken))
             {
-                loaded = await StoredOrders.ReadAsync(reader, workflow, cancellationToken);
+                loaded = await StoredOrders.ReadAsync(reader, versions, cancellationToken);
             }
         }
 
@@ -137,12 +139,14 @@ public sealed class ProjectionWriter(
                     CachedOrder order;
                     if (loaded.TryGetValue(e.OrderId, out var row))
                     {
-                        order = new CachedOrder(row.State, record.TopicPartition, row.FirstSeenAt, row.FlaggedCount, stored: true);
+                        order = new CachedOrder(row.State, row.Workflow, record.TopicPartition, row.FirstSeenAt, row.FlaggedCount, stored: true);
                         fromDatabase++;
                     }
                     else
                     {
-                        order = new CachedOrder(new OrderState { OrderId = e.OrderId }, record.TopicPartition, now, 0, stored: false);
+                        // Judged by the version in force when it was placed: its first event's time (never later than now).
+                        var placed = versions.At(e.OccurredAt < now ? e.OccurredAt : now);
+                        order = new CachedOrder(new OrderState { OrderId = e.OrderId }, placed, record.TopicPartition, now, 0, stored: false);
                         created++;
                     }
 
@@ -151,7 +155,7 @@ public sealed class ProjectionWriter(
                 }
 
                 var unplannedBefore = entry.Order.State.UnexpectedSteps.Count;
-                var flags = entry.Order.State.Apply(workflow, e);
+                var flags = entry.Order.State.Apply(entry.Order.Workflow.Definition, e);
                 if ((flags & EventFlags.UnplannedStep) != 0)
                 {
                     unplanned.Add(e.Step, entry.Order.State.UnexpectedSteps.Count > unplannedBefore);
@@ -201,12 +205,12 @@ public sealed class ProjectionWriter(
         var share = sla.Value.AtRiskShare;
         if (inserted.Count > 0)
         {
-            await OrderRows.CopyAsync(connection, inserted, workflow, share, now, staged: false, cancellationToken);
+            await OrderRows.CopyAsync(connection, inserted, share, now, staged: false, cancellationToken);
         }
 
         if (updated.Count > 0)
         {
-            await OrderRows.CopyAsync(connection, updated, workflow, share, now, staged: true, cancellationToken);
+            await OrderRows.CopyAsync(connection, updated, share, now, staged: true, cancellationToken);
         }
 
         metrics.Phase("orders", started);

@@ -8,6 +8,7 @@ using OrderFlow.Ingest.Orders;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.Outbox;
 using OrderFlow.Platform.ReadModel;
+using OrderFlow.Platform.Workflow;
 
 namespace OrderFlow.Ingest.Sla;
 
@@ -26,7 +27,7 @@ public sealed record SlaTick(int Breached, int Expired, bool HeldBack = false);
 /// </summary>
 public sealed class SlaWatcher(
     NpgsqlDataSource dataSource,
-    WorkflowDefinition workflow,
+    WorkflowCatalog workflow,
     ProjectionBacklog backlog,
     IOptions<SlaOptions> options,
     IOptions<KafkaOptions> kafka,
@@ -174,14 +175,14 @@ public sealed class SlaWatcher(
         var stored = new Dictionary<string, StoredOrder>();
         if (watched.Count > 0)
         {
-            stored = await StoredOrders.ReadAsync(connection, transaction, watched.Select(w => w.OrderId), workflow, cancellationToken);
+            stored = await StoredOrders.ReadAsync(connection, transaction, watched.Select(w => w.OrderId), workflow.Versions, cancellationToken);
         }
 
         var breaches = new List<(string OrderId, string Scope, DateTimeOffset DueAt)>();
         foreach (var (orderId, watchedScope, watchedDue) in watched)
         {
             // An order row without events is not something the projection writes; its watched deadline still counts.
-            var due = stored.TryGetValue(orderId, out var order) ? SlaEvaluation.DueBy(order.State, workflow, now) : new SlaDue([], null);
+            var due = stored.TryGetValue(orderId, out var order) ? SlaEvaluation.DueBy(order.State, order.Workflow.Definition, now) : new SlaDue([], null);
             breaches.AddRange(due.Breached.Select(c => (orderId, c.Scope, c.DueAt)));
             if (!due.Breached.Any(c => c.Scope == watchedScope))
             {

@@ -50,18 +50,13 @@ public static class PlatformServices
             dispose: true);
 
         // The workflow definition: workflow.json ships the default; appsettings and environment variables override it.
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
-        {
-            Path = "workflow.json",
-            Optional = false,
-            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
-        });
-
+        // Console.Ingest watches the file and stores each valid change as a new version (decision 0022).
+        builder.Configuration.Sources.Insert(0, WorkflowFile.Source(builder.Configuration[$"{WorkflowOptions.Section}:File"]));
         builder.Services.AddOptions<WorkflowOptions>()
             .Bind(builder.Configuration.GetSection(WorkflowOptions.Section))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WorkflowOptions>, WorkflowOptionsValidator>();
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<WorkflowOptions>>().Value.ToDefinition());
+        builder.Services.AddSingleton(sp => new WorkflowCatalog(sp.GetRequiredService<IOptions<WorkflowOptions>>().Value.ToDefinition()));
 
         builder.AddValidatedOptions<KafkaOptions>(KafkaOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);

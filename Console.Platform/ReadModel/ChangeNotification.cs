@@ -38,6 +38,9 @@ public sealed record ChangeNotification
     /// <summary>Operator actions recorded.</summary>
     public int Actions { get; init; }
 
+    /// <summary>Workflow versions stored or changes refused (decision 0022).</summary>
+    public int Workflow { get; init; }
+
     /// <summary>True when the payload could not be read (or nothing was heard for a while): anything may have changed.</summary>
     public bool Unknown { get; init; }
 
@@ -77,6 +80,7 @@ public sealed record ChangeNotification
             w.WriteNumber("sla", Sla);
             w.WriteNumber("lag", Lag);
             w.WriteNumber("actions", Actions);
+            w.WriteNumber("workflow", Workflow);
             w.WriteStartArray("orderIds");
             foreach (var id in OrderIds)
             {
@@ -121,6 +125,7 @@ public sealed record ChangeNotification
                 Sla = Count(root, "sla"),
                 Lag = Count(root, "lag"),
                 Actions = Count(root, "actions"),
+                Workflow = Count(root, "workflow"),
             };
         }
         catch (JsonException)

@@ -8,6 +8,13 @@ public sealed class WorkflowOptions
 {
     public const string Section = "Workflow";
 
+    /// <summary>
+    /// The workflow file (relative to the app's folder, or absolute): a configuration source Console.Ingest watches, so a
+    /// change to it is validated and stored as a new version without a restart (decision 0022).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string File { get; set; } = "workflow.json";
+
     public TimeSpan EndToEndSla { get; set; }
 
     public List<StepOptions> Steps { get; set; } = [];
@@ -25,6 +32,15 @@ public sealed class WorkflowOptions
         {
             Compensations = Compensations.Where(c => !string.IsNullOrEmpty(c.Value)).ToDictionary(c => c.Key, c => c.Value),
         };
+
+    /// <summary>The definition in this shape (the workflow file's), dictionaries in name order, as stored with each version.</summary>
+    public static WorkflowOptions From(WorkflowDefinition definition) => new()
+    {
+        EndToEndSla = definition.EndToEndSla,
+        Steps = [.. definition.Steps.Select(s => new StepOptions { Name = s.Name, After = [.. s.After], Sla = s.Sla })],
+        TerminalSteps = definition.TerminalSteps.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value),
+        Compensations = definition.Compensations.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary(c => c.Key, c => c.Value),
+    };
 
     public sealed class StepOptions
     {

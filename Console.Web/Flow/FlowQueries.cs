@@ -32,7 +32,7 @@ public sealed record FlowSummary(
 /// counts, step percentiles) at most every <see cref="HourRefresh"/>, as it reads the hour's events. The in-flight chart
 /// is kept in memory from the readings (one point per <see cref="HistoryStep"/>), so it starts empty when Console.Web starts.
 /// </summary>
-public sealed class FlowQueries(NpgsqlDataSource dataSource, WorkflowDefinition workflow, TimeProvider clock)
+public sealed class FlowQueries(NpgsqlDataSource dataSource, OrderFlow.Platform.Workflow.WorkflowCatalog workflow, TimeProvider clock)
 {
     public static readonly TimeSpan HourRefresh = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan HistoryStep = TimeSpan.FromSeconds(15);
@@ -47,7 +47,7 @@ public sealed class FlowQueries(NpgsqlDataSource dataSource, WorkflowDefinition 
     private (IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)? _lastHour;
 
     /// <summary>Workflow steps first, in workflow order; then anything else orders wait for.</summary>
-    public IReadOnlyList<string> StepOrder => workflow.Steps.Select(s => s.Name).ToList();
+    public IReadOnlyList<string> StepOrder => workflow.Current.Steps.Select(s => s.Name).ToList();
 
     public async Task<FlowSummary> SummaryAsync(CancellationToken cancellationToken = default)
     {
@@ -197,7 +197,7 @@ public sealed class FlowQueries(NpgsqlDataSource dataSource, WorkflowDefinition 
             minutes.Add(new FlowMinute(r.GetFieldValue<DateTimeOffset>(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)));
         }
 
-        var stepNames = StepOrder.Concat(workflow.TerminalSteps.Keys).Concat(counts.Keys.Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal);
+        var stepNames = StepOrder.Concat(workflow.Current.TerminalSteps.Keys).Concat(counts.Keys.Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal);
         var pace = stepNames.Select(step =>
         {
             var c = counts.GetValueOrDefault(step);

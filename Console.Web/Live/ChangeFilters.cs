@@ -19,6 +19,9 @@ public static class ChangeFilters
     /// <summary>The flow dashboard: anything but lag samples.</summary>
     public static bool Flow(ChangeNotification n) => Orders(n) || Quarantine(n);
 
+    /// <summary>The workflow page: orders (unplanned steps, the discovered flow) and workflow versions stored or refused.</summary>
+    public static bool Workflow(ChangeNotification n) => Orders(n) || n.Workflow > 0;
+
     /// <summary>The lag page: lag samples, and orders (the impact counts orders waiting).</summary>
     public static bool Lag(ChangeNotification n) => n.Lag > 0;
 

@@ -24,7 +24,8 @@ public sealed record OrderSummary(
     string SlaState,
     string? SlaScope,
     DateTimeOffset? SlaDueAt,
-    DeadLetterCause? DeadLetter)
+    DeadLetterCause? DeadLetter,
+    int WorkflowVersion = 1)
 {
     /// <summary>Why the order is not moving, in one line: its open failure, else the dead letter behind it.</summary>
     public string? StoppedBy => LastFailure ?? (DeadLetter is { } d ? $"dead letter on {d.Topic}: {d.Reason ?? "no reason given"}" : null);
@@ -72,7 +73,7 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         o.event_count, o.flagged_count,
         case when o.sla_state = 'breached' then 'breached' when o.status = 'in-progress' and o.sla_at_risk_at <= @now then 'at-risk' else 'on-track' end,
         o.sla_scope, o.sla_due_at,
-        dl.id, dl.dlq_topic, dl.error_reason, dl.failed_service, dl.first_seen_at
+        dl.id, dl.dlq_topic, dl.error_reason, dl.failed_service, dl.first_seen_at, o.workflow_version
         """;
 
     private const string DeadLetterJoin =
@@ -280,7 +281,8 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         r.GetString(0), r.GetString(1), r.GetFieldValue<string[]>(2), NullableString(r, 3), NullableString(r, 4), NullableTime(r, 5),
         r.GetFieldValue<DateTimeOffset>(6), r.GetFieldValue<DateTimeOffset>(7), r.GetFieldValue<DateTimeOffset>(8), r.GetInt32(9), r.GetInt32(10),
         r.GetString(11), NullableString(r, 12), NullableTime(r, 13),
-        r.IsDBNull(14) ? null : new DeadLetterCause(r.GetInt64(14), r.GetString(15), NullableString(r, 16), NullableString(r, 17), r.GetFieldValue<DateTimeOffset>(18)));
+        r.IsDBNull(14) ? null : new DeadLetterCause(r.GetInt64(14), r.GetString(15), NullableString(r, 16), NullableString(r, 17), r.GetFieldValue<DateTimeOffset>(18)),
+        r.GetInt32(19));
 
     private static async Task<List<LinkedRecord>> ReadLinkedAsync(NpgsqlDataReader r, CancellationToken cancellationToken)
     {

@@ -22,15 +22,20 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>This fixture's own copy of the workflow file (Workflow__File of both apps), for tests that change the workflow.</summary>
+    public string WorkflowFile { get; } = Path.Combine(Directory.CreateTempSubdirectory("console-workflow-").FullName, "workflow.json");
+
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
+        File.Copy(Path.Combine(AppProcess.RepositoryRoot(), "Console.Platform", "workflow.json"), WorkflowFile, overwrite: true);
         var environment = _environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__ReadModel"] = await _postgres.CreateDatabaseAsync("browser"),
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Workflow__File"] = WorkflowFile,
         };
         _ingestUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
         environment["Console__IngestUrl"] = _ingestUrl;
@@ -139,6 +144,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
         {
             await _ingest.DisposeAsync();
         }
+
+        Directory.Delete(Path.GetDirectoryName(WorkflowFile)!, recursive: true);
 
         Kafka.Dispose();
         await _postgres.DisposeAsync();

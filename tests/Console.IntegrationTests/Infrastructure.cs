@@ -81,7 +81,7 @@ public sealed class ReadModel(string connectionString)
         await using var command = new NpgsqlCommand(OrderFlow.Ingest.Orders.StoredOrders.Sql, connection);
         command.Parameters.AddWithValue("ids", ids);
         await using var reader = await command.ExecuteReaderAsync();
-        var stored = await OrderFlow.Ingest.Orders.StoredOrders.ReadAsync(reader, OrderFlow.Domain.Workflow.WorkflowDefinition.Default, CancellationToken.None);
+        var stored = await OrderFlow.Ingest.Orders.StoredOrders.ReadAsync(reader, OrderFlow.Domain.Workflow.WorkflowVersions.Single(OrderFlow.Domain.Workflow.WorkflowDefinition.Default), CancellationToken.None);
         return stored.ToDictionary(o => o.Key, o => o.Value.State);
     }
 

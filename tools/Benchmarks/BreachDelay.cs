@@ -97,7 +97,7 @@ public static class BreachDelay
             // No broker and no projection here: the orders are loaded directly, so the projection is stated caught up.
             var backlog = new ProjectionBacklog(dataSource, kafkaOptions, Options.Create(options), TimeProvider.System, NullLogger<ProjectionBacklog>.Instance);
             backlog.Report(0);
-            var watcher = new SlaWatcher(dataSource, Workflow, backlog, Options.Create(options), kafkaOptions, TimeProvider.System, NullLogger<SlaWatcher>.Instance);
+            var watcher = new SlaWatcher(dataSource, new OrderFlow.Platform.Workflow.WorkflowCatalog(Workflow), backlog, Options.Create(options), kafkaOptions, TimeProvider.System, NullLogger<SlaWatcher>.Instance);
             var ticks = await WatchAsync(watcher, options.CheckInterval, windowStart + window + TimeSpan.FromSeconds(3));
             await ReportAsync(dataSource, windowStart, window, expected, ticks);
             await ExplainAsync(dataSource, "now", DateTimeOffset.UtcNow);

@@ -38,6 +38,12 @@ if (args is ["shot", .. var shotArgs])
     return;
 }
 
+if (args is ["discovered", .. var discoveredArgs])
+{
+    await OrderFlow.Benchmarks.DiscoveredFlowQuery.RunAsync(discoveredArgs);
+    return;
+}
+
 if (args is ["catchup", .. var catchUpArgs])
 {
     await OrderFlow.Benchmarks.CatchUp.RunAsync(catchUpArgs);

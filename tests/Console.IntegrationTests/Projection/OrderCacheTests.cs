@@ -98,6 +98,6 @@ public sealed class OrderCacheTests
     {
         var state = new OrderState { OrderId = orderId };
         state.Apply(WorkflowDefinition.Default, Events.Step(orderId, "order-placed", 0));
-        return new CachedOrder(state, partition, Events.T0, 0, stored: false);
+        return new CachedOrder(state, WorkflowVersions.Single(WorkflowDefinition.Default).Current, partition, Events.T0, 0, stored: false);
     }
 }

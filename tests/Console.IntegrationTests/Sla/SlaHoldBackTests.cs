@@ -62,7 +62,7 @@ public sealed class SlaHoldBackTests(PostgresServer postgres) : IDisposable
         var sla = Options.Create(new SlaOptions { ExpiryPolicy = ExpiryPolicy.AlertOnly, HoldBackWhenBehind = holdBackWhenBehind, BacklogCheckInterval = TimeSpan.FromMilliseconds(100) });
         var kafka = Options.Create(new KafkaOptions { BootstrapServers = _kafka.BootstrapServers, ConsumerGroup = "order-flow-console" });
         backlog = new ProjectionBacklog(dataSource, kafka, sla, TimeProvider.System, NullLogger<ProjectionBacklog>.Instance);
-        return new SlaWatcher(dataSource, WorkflowDefinition.Default, backlog, sla, kafka, TimeProvider.System, NullLogger<SlaWatcher>.Instance);
+        return new SlaWatcher(dataSource, new OrderFlow.Platform.Workflow.WorkflowCatalog(WorkflowDefinition.Default), backlog, sla, kafka, TimeProvider.System, NullLogger<SlaWatcher>.Instance);
     }
 
     /// <summary>Runs the backlog's own loop until its first measurement.</summary>
