@@ -64,6 +64,12 @@ public sealed class BulkTriageTests(ConsoleFixture console) : IClassFixture<Cons
 
         await Assertions.Expect(lead.GetByTestId("bulk-state")).ToHaveTextAsync("finished", new() { Timeout = 60_000 });
         await Assertions.Expect(lead.GetByTestId("bulk-counts")).ToContainTextAsync("24 done · 2 refused · 0 pending", Contains);
+        foreach (var button in new[] { "bulk-start", "bulk-pause", "bulk-resume", "bulk-cancel" })
+        {
+            await Assertions.Expect(lead.GetByTestId(button)).ToBeDisabledAsync();
+        }
+
+        await Assertions.Expect(lead.GetByTestId("bulk-disabled-reason")).ToHaveTextAsync("the job is finished: nothing more to do");
         await lead.GetByTestId("bulk-filter-refused").ClickAsync();
         await Assertions.Expect(lead.GetByTestId("bulk-result-row")).ToHaveCountAsync(2);
         await Assertions.Expect(lead.GetByTestId("bulk-result-row").First).ToContainTextAsync("no retry topic is configured for stock-dlq");
