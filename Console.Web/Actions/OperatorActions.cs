@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OrderFlow.Domain.Actions;
+using OrderFlow.Domain.Control;
 using OrderFlow.Domain.DeadLetters;
 using OrderFlow.Domain.Lag;
 using OrderFlow.Domain.Orders;
@@ -60,8 +61,44 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
         Task.FromResult((DeadLetterTriage.Purge(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[]));
 
     public Task<ActionOutcome> SkipAsync(ClaimsPrincipal user, Guid actionId, long deadLetterId, string? note, CancellationToken ct = default) =>
-        RunOnDeadLetterAsync(user, actionId, OperatorAction.Skip, deadLetterId, note, ct,
-            (_, _, request, dl) => Task.FromResult((DeadLetterTriage.Skip(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[])));
+        RunOnDeadLetterAsync(user, actionId, OperatorAction.Skip, deadLetterId, note, ct, Skip);
+
+    /// <summary>
+    /// What the server would say to this action now, without taking it (the transaction is rolled back): the page disables
+    /// a button the state refuses (already replayed, order ended) and asks for confirmation where the guard wants one.
+    /// Null when it would be accepted, or when there is no such target or no signed-in operator.
+    /// </summary>
+    public async Task<Refusal?> PreviewAsync(
+        ClaimsPrincipal user, OperatorAction action, long? deadLetterId, string? orderId, bool force = false, bool confirmed = false, CancellationToken ct = default)
+    {
+        if (Operators.From(user) is not { } by)
+        {
+            return null;
+        }
+
+        Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>>? decide = (action, deadLetterId, orderId) switch
+        {
+            (OperatorAction.Replay, { } id, _) => OnDeadLetter(id, Replay(force, confirmed), ct),
+            (OperatorAction.Purge, { } id, _) => OnDeadLetter(id, Purge, ct),
+            (OperatorAction.Skip, { } id, _) => OnDeadLetter(id, Skip, ct),
+            (OperatorAction.PaymentRetryOutreach, _, { } order) => OnOrder(order, (r, o) => PaymentRetryOutreach.Decide(r, o, PaymentRetryOutreachRequested.Channels[0]), ct),
+            (OperatorAction.ManualExpiry, _, { } order) => OnOrder(order, ManualExpiry.Decide, ct),
+            _ => null,
+        };
+        if (decide is null)
+        {
+            return null;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var decided = await decide(connection, transaction, new ActionRequest(Guid.NewGuid(), by, clock.GetUtcNow(), "preview"));
+        await transaction.RollbackAsync(ct);
+        return decided?.Decision.Refusal;
+    }
+
+    private static Task<(Decision, IReadOnlyList<OutboxMessage>)> Skip(NpgsqlConnection connection, NpgsqlTransaction transaction, ActionRequest request, StoredDeadLetter dl) =>
+        Task.FromResult((DeadLetterTriage.Skip(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[]));
 
     public Task<ActionOutcome> OutreachAsync(ClaimsPrincipal user, Guid actionId, string orderId, string channel, string? reason, CancellationToken ct = default) =>
         RunOnOrderAsync(user, actionId, OperatorAction.PaymentRetryOutreach, orderId, reason, ct,
@@ -134,7 +171,10 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
 
     private Task<ActionOutcome> RunOnOrderAsync(
         ClaimsPrincipal user, Guid actionId, OperatorAction action, string orderId, string? reason, CancellationToken ct, Func<ActionRequest, OrderFacts, Decision> decide) =>
-        RunAsync(user, actionId, action, $"order:{orderId}", reason, ct, async (connection, transaction, request) =>
+        RunAsync(user, actionId, action, $"order:{orderId}", reason, ct, OnOrder(orderId, decide, ct));
+
+    private static Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>> OnOrder(string orderId, Func<ActionRequest, OrderFacts, Decision> decide, CancellationToken ct) =>
+        async (connection, transaction, request) =>
         {
             await using var command = new NpgsqlCommand("select status, last_failure from orders where order_id = @id", connection, transaction);
             command.Parameters.AddWithValue("id", orderId);
@@ -148,7 +188,7 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             var failure = reader.IsDBNull(1) ? null : reader.GetString(1);
             var openFailureStep = failure?.Split(':', 2)[0];
             return new Decided(decide(request, new OrderFacts(orderId, status, openFailureStep)), orderId, [], DeadLetterChanged: false);
-        });
+        };
 
     internal sealed record Decided(Decision Decision, string? OrderId, IReadOnlyList<OutboxMessage> Extra, bool DeadLetterChanged);
 

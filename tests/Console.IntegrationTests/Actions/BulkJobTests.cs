@@ -14,6 +14,7 @@ namespace OrderFlow.IntegrationTests.Actions;
 public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    private const string GuardedGroup = "payment-service-under-test";
     private readonly KafkaBroker _kafka = new();
     private string _db = "";
     private ReadModel _readModel = null!;
@@ -154,6 +155,35 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(3, await _readModel.CountAsync("select count(*) from action_audit where action = 'BulkPurge' and target like 'dead-letter:%' and result = 'accepted'"));
     }
 
+    [Fact]
+    public async Task While_the_consuming_group_is_stalled_a_replay_needs_confirmation_single_or_bulk()
+    {
+        var ids = await DeadLettersAsync("ORD-STALL", 3);
+        await using (var connection = new Npgsql.NpgsqlConnection(_db))
+        {
+            await connection.OpenAsync();
+            await using var stall = new Npgsql.NpgsqlCommand(
+                $"insert into consumer_lag_status values ('{GuardedGroup}', 'order-retry', 0, 'STALL', 500, 30, 'committed offset not moving', now())", connection);
+            await stall.ExecuteNonQueryAsync();
+        }
+
+        using var agent = Client("agent");
+        var unconfirmed = await agent.PostAsJsonAsync($"/api/dead-letters/{ids[0]}/replay", new { actionId = Guid.NewGuid(), reason = "try" });
+        Assert.Equal(HttpStatusCode.Conflict, unconfirmed.StatusCode);
+        Assert.Equal("ConfirmationRequired", (await unconfirmed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refused").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, (await agent.PostAsJsonAsync($"/api/dead-letters/{ids[0]}/replay", new { actionId = Guid.NewGuid(), reason = "known", confirmed = true })).StatusCode);
+
+        using var lead = Client("lead");
+        var created = await lead.PostAsJsonAsync("/api/bulk-jobs/replay", new { jobId = Guid.NewGuid(), reason = "bulk", deadLetterIds = ids.Skip(1).ToArray() });
+        var job = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job");
+        Assert.Contains($"{GuardedGroup} (reads order-retry) is STALL", Assert.Single(job.GetProperty("dryRun").GetProperty("violations").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        var id = job.GetProperty("id").GetGuid();
+        await lead.PostAsync($"/api/bulk-jobs/{id}/start", null);
+        var done = await Eventually.UntilAsync(() => JobAsync(lead, id), j => j.GetProperty("job").GetProperty("state").GetString() == "finished", Timeout, "the job finished");
+        Assert.All(done.GetProperty("results").EnumerateArray(), r => Assert.Contains("confirm to replay anyway", r.GetProperty("detail").GetString(), StringComparison.Ordinal));
+        Assert.Equal(2, done.GetProperty("job").GetProperty("refused").GetInt32());
+    }
+
     private async Task StartWebAsync()
     {
         _webUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
@@ -161,6 +191,8 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         {
             ["ConnectionStrings__ReadModel"] = _db,
             ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
+            // A group of its own that the lag sampler does not touch: the guard test sets its status.
+            ["Actions__ConsumerGroups__payments-dlq"] = GuardedGroup,
         }), "--urls", _webUrl);
         await _web.WaitForHealthyAsync(_webUrl, Timeout);
     }
