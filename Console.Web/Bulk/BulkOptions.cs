@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace OrderFlow.Web.Bulk;
 
 /// <summary>Section "Bulk": how fast bulk jobs go and how large they may be (decision 0021).</summary>
-public sealed class BulkOptions
+public sealed class BulkOptions : IValidatableObject
 {
     public const string Section = "Bulk";
 
@@ -18,4 +18,12 @@ public sealed class BulkOptions
     /// <summary>The most dead letters one job may select.</summary>
     [Range(1, 1_000_000)]
     public int MaxRecords { get; set; } = 100_000;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (DefaultRate > MaxRate)
+        {
+            yield return new ValidationResult($"Bulk:DefaultRate ({DefaultRate}) is above Bulk:MaxRate ({MaxRate}): lower the default or raise the maximum");
+        }
+    }
 }
