@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Playwright;
+using OrderFlow.Testing;
 
 namespace OrderFlow.BrowserTests;
 
@@ -24,11 +25,13 @@ public sealed class BulkTriageTests(ConsoleFixture console) : IClassFixture<Cons
 
         // One cause, two topics: 24 records the payment service can take again, 2 from stock-dlq which has no retry topic.
         const string cause = "gateway refused the card token";
+        var firstOrder = "";
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = console.Kafka.BootstrapServers }).Build())
         {
             for (var i = 0; i < 26; i++)
             {
                 var orderId = $"ORD-BULK-{i:D2}-{Guid.NewGuid():N}";
+                firstOrder = i == 0 ? orderId : firstOrder;
                 await producer.ProduceAsync(i < 24 ? "payments-dlq" : "stock-dlq", new Message<string, byte[]>
                 {
                     Key = orderId,
@@ -81,6 +84,18 @@ public sealed class BulkTriageTests(ConsoleFixture console) : IClassFixture<Cons
         await lead.GotoAsync(console.WebUrl + "/bulk");
         await Assertions.Expect(lead.GetByTestId("bulk-job-row")).ToHaveCountAsync(1);
         await ConsoleFixture.ScreenshotAsync(lead, "bulk-jobs");
+
+        // The group counts its replays; one order's payment then succeeds: that replay recovered.
+        await lead.GotoAsync(console.WebUrl + "/dead-letters");
+        var replays = lead.Locator("[data-testid=dead-letter-group-replays]").First;
+        await Assertions.Expect(replays).ToContainTextAsync("24: 0 recovered", Contains);
+        using (var orders = console.Kafka.CreateProducer())
+        {
+            await orders.PublishAsync([Events.Step(firstOrder, "order-placed", 0), Events.Step(firstOrder, "payment-authorized", 1)]);
+        }
+
+        await Assertions.Expect(replays).ToContainTextAsync("24: 1 recovered", Contains);
+        await ConsoleFixture.ScreenshotAsync(lead, "bulk-dead-letter-group-recovered");
 
         // A support agent finds the bulk buttons disabled, with the reason.
         var agent = await console.NewPageAsync(user: "agent");
