@@ -15,27 +15,15 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private const string GuardedGroup = "payment-service-under-test";
-    private readonly KafkaBroker _kafka = new();
-    private string _db = "";
-    private ReadModel _readModel = null!;
-    private IngestHost _ingest = null!;
-    private AppProcess _web = null!;
-    private string _webUrl = "";
-
-    public async Task InitializeAsync()
+    private readonly ActionStack _stack = new(postgres, new Dictionary<string, string>
     {
-        _db = await postgres.CreateDatabaseAsync();
-        _readModel = new ReadModel(_db);
-        _ingest = await IngestHost.StartAsync(_db, _kafka.BootstrapServers);
-        await StartWebAsync();
-    }
+        // A group of its own that the lag sampler does not touch: the guard test sets its status.
+        ["Actions__ConsumerGroups__payments-dlq"] = GuardedGroup,
+    });
 
-    public async Task DisposeAsync()
-    {
-        await _web.DisposeAsync();
-        await _ingest.DisposeAsync();
-        _kafka.Dispose();
-    }
+    public Task InitializeAsync() => _stack.StartAsync(Timeout);
+
+    public Task DisposeAsync() => _stack.DisposeAsync().AsTask();
 
     [Fact]
     public async Task A_bulk_replay_shows_its_dry_run_then_publishes_every_record_once_no_faster_than_its_rate()
@@ -57,7 +45,7 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(3, dryRun.GetProperty("estimatedSeconds").GetInt32());
         Assert.Equal("dry-run", job.GetProperty("state").GetString());
         var id = job.GetProperty("id").GetGuid();
-        Assert.Equal(0, await _readModel.CountAsync("select count(*) from outbox where topic = 'order-retry'"));
+        Assert.Equal(0, await _stack.ReadModel.CountAsync("select count(*) from outbox where topic = 'order-retry'"));
 
         Assert.Equal(HttpStatusCode.OK, (await lead.PostAsync($"/api/bulk-jobs/{id}/start", null)).StatusCode);
 
@@ -71,7 +59,7 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(60, results.Count(r => r.GetProperty("state").GetString() == "done"));
 
         // The guard: a selection holding only the later dead letter of an order is shown the violation in its dry run.
-        var later = (long)(await _readModel.RowsAsync("select max(id) as id from dead_letters where order_id = 'ORD-GUARD-0'"))[0]["id"]!;
+        var later = (long)(await _stack.ReadModel.RowsAsync("select max(id) as id from dead_letters where order_id = 'ORD-GUARD-0'"))[0]["id"]!;
         var guarded = await lead.PostAsJsonAsync("/api/bulk-jobs/replay", new { jobId = Guid.NewGuid(), reason = "guard", deadLetterIds = new[] { later } });
         var violations = (await guarded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetProperty("dryRun").GetProperty("violations");
         Assert.Contains("earlier dead letter", Assert.Single(violations.EnumerateArray()).GetString(), StringComparison.Ordinal);
@@ -86,18 +74,18 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await lead.PostAsync($"/api/bulk-jobs/{id}/start", null)).StatusCode);
         await Eventually.UntilAsync(() => DoneAsync(id), n => n >= 15, Timeout, "15 records replayed");
 
-        await _web.DisposeAsync();
+        await _stack.KillWebAsync();
         var doneAtKill = await DoneAsync(id);
         Assert.InRange(doneAtKill, 15, 79);
-        Assert.Equal("running", (await _readModel.RowsAsync($"select state from bulk_jobs where id = '{id}'"))[0]["state"]);
-        await StartWebAsync();
+        Assert.Equal("running", (await _stack.ReadModel.RowsAsync($"select state from bulk_jobs where id = '{id}'"))[0]["state"]);
+        await _stack.StartWebAsync(Timeout);
 
         using var again = Client("lead");
         await Eventually.UntilAsync(() => JobAsync(again, id), j => j.GetProperty("job").GetProperty("state").GetString() == "finished", Timeout, "the job finished after the restart");
         var replayed = ReadRetryTopic(80);
         Assert.Equal(80, replayed.Count);
         Assert.Equal(80, replayed.Select(r => r.Header("replay-dead-letter-id")).Distinct().Count());
-        Assert.Equal(80, await _readModel.CountAsync("select count(*) from dead_letters where status = 'replayed'"));
+        Assert.Equal(80, await _stack.ReadModel.CountAsync("select count(*) from dead_letters where status = 'replayed'"));
     }
 
     [Fact]
@@ -140,26 +128,26 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         var own = await lead.PostAsync($"/api/bulk-jobs/{id}/approve", null);
         Assert.Equal(HttpStatusCode.Conflict, own.StatusCode);
         Assert.Equal("OwnRequest", (await own.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refused").GetString());
-        Assert.Equal(3, await _readModel.CountAsync("select count(*) from dead_letters where status = 'new'"));
+        Assert.Equal(3, await _stack.ReadModel.CountAsync("select count(*) from dead_letters where status = 'new'"));
 
         Assert.Equal(HttpStatusCode.OK, (await lead2.PostAsync($"/api/bulk-jobs/{id}/approve", null)).StatusCode);
 
         var job = await Eventually.UntilAsync(() => JobAsync(lead, id), j => j.GetProperty("job").GetProperty("state").GetString() == "finished", Timeout, "the purge ran");
         Assert.Equal("apikey:lead2", job.GetProperty("job").GetProperty("approvedBy").GetString());
-        Assert.Equal(3, await _readModel.CountAsync("select count(*) from dead_letters where status = 'purged'"));
-        var purged = IndependentConsumer.ReadUntil(_kafka.BootstrapServers, "order-control", _ => true, 3, Timeout);
+        Assert.Equal(3, await _stack.ReadModel.CountAsync("select count(*) from dead_letters where status = 'purged'"));
+        var purged = IndependentConsumer.ReadUntil(_stack.Kafka.BootstrapServers, "order-control", _ => true, 3, Timeout);
         Assert.Equal(3, purged.Count(r => r.Message.Value.AsSpan().IndexOf("dead-letter-purged"u8) >= 0));
         // Audited: the refused self-approval and the second lead's approval, each by name.
-        Assert.Equal(1, await _readModel.CountAsync($"select count(*) from action_audit where action = 'ApproveBulkPurge' and result = 'refused' and actor = 'apikey:lead' and target = 'bulk-job:{id}'"));
-        Assert.Equal(1, await _readModel.CountAsync($"select count(*) from action_audit where action = 'ApproveBulkPurge' and result = 'accepted' and actor = 'apikey:lead2'"));
-        Assert.Equal(3, await _readModel.CountAsync("select count(*) from action_audit where action = 'BulkPurge' and target like 'dead-letter:%' and result = 'accepted'"));
+        Assert.Equal(1, await _stack.ReadModel.CountAsync($"select count(*) from action_audit where action = 'ApproveBulkPurge' and result = 'refused' and actor = 'apikey:lead' and target = 'bulk-job:{id}'"));
+        Assert.Equal(1, await _stack.ReadModel.CountAsync($"select count(*) from action_audit where action = 'ApproveBulkPurge' and result = 'accepted' and actor = 'apikey:lead2'"));
+        Assert.Equal(3, await _stack.ReadModel.CountAsync("select count(*) from action_audit where action = 'BulkPurge' and target like 'dead-letter:%' and result = 'accepted'"));
     }
 
     [Fact]
     public async Task While_the_consuming_group_is_stalled_a_replay_needs_confirmation_single_or_bulk()
     {
         var ids = await DeadLettersAsync("ORD-STALL", 3);
-        await using (var connection = new Npgsql.NpgsqlConnection(_db))
+        await using (var connection = new Npgsql.NpgsqlConnection(_stack.Db))
         {
             await connection.OpenAsync();
             await using var stall = new Npgsql.NpgsqlCommand(
@@ -184,26 +172,8 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(2, done.GetProperty("job").GetProperty("refused").GetInt32());
     }
 
-    private async Task StartWebAsync()
-    {
-        _webUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
-        _web = AppProcess.Start("Console.Web", TestUsers.With(new Dictionary<string, string>
-        {
-            ["ConnectionStrings__ReadModel"] = _db,
-            ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
-            // A group of its own that the lag sampler does not touch: the guard test sets its status.
-            ["Actions__ConsumerGroups__payments-dlq"] = GuardedGroup,
-        }), "--urls", _webUrl);
-        await _web.WaitForHealthyAsync(_webUrl, Timeout);
-    }
-
     /// <summary>A client with the API key of one of the test users (two OpsLeads: lead and lead2).</summary>
-    private HttpClient Client(string user)
-    {
-        var http = new HttpClient { BaseAddress = new Uri(_webUrl) };
-        http.DefaultRequestHeaders.Add("X-Api-Key", TestUsers.All.First(u => u.User == user).ApiKey);
-        return http;
-    }
+    private HttpClient Client(string user) => _stack.Client(TestUsers.All.First(u => u.User == user).ApiKey);
 
     private static async Task<Guid> CreateAsync(HttpClient http, string kind, object selection, int rate)
     {
@@ -214,7 +184,7 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
 
     private static async Task<JsonElement> JobAsync(HttpClient http, Guid id) => await http.GetFromJsonAsync<JsonElement>($"/api/bulk-jobs/{id}");
 
-    private Task<long> DoneAsync(Guid id) => _readModel.CountAsync($"select count(*) from bulk_job_records where job_id = '{id}' and state = 'done'");
+    private Task<long> DoneAsync(Guid id) => _stack.ReadModel.CountAsync($"select count(*) from bulk_job_records where job_id = '{id}' and state = 'done'");
 
     /// <summary>
     /// Once the outbox holds nothing undelivered, reads order-retry to its end with an independent consumer: how many
@@ -222,18 +192,18 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
     /// </summary>
     private async Task<int> PublishedOfJobAsync()
     {
-        await Eventually.UntilAsync(() => _readModel.CountAsync("select count(*) from outbox where published_at is null"), n => n == 0, Timeout, "the outbox delivered");
-        return IndependentConsumer.ReadAll(_kafka.BootstrapServers, "order-retry", Timeout).Count(r => r.Header("replay-actor") == "apikey:lead");
+        await Eventually.UntilAsync(() => _stack.ReadModel.CountAsync("select count(*) from outbox where published_at is null"), n => n == 0, Timeout, "the outbox delivered");
+        return IndependentConsumer.ReadAll(_stack.Kafka.BootstrapServers, "order-retry", Timeout).Count(r => r.Header("replay-actor") == "apikey:lead");
     }
 
     private List<ConsumeResult<byte[], byte[]>> ReadRetryTopic(int count) =>
-        IndependentConsumer.ReadUntil(_kafka.BootstrapServers, "order-retry", _ => true, count, Timeout);
+        IndependentConsumer.ReadUntil(_stack.Kafka.BootstrapServers, "order-retry", _ => true, count, Timeout);
 
     /// <summary>Publishes <paramref name="count"/> dead letters (orders prefix-0, prefix-1, … unless <paramref name="sameOrder"/>) and waits until Ingest stored them.</summary>
     private async Task<List<long>> DeadLettersAsync(string prefix, int count, string topic = "payments-dlq", bool sameOrder = false)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
-        var before = await _readModel.CountAsync("select count(*) from dead_letters");
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _stack.Kafka.BootstrapServers }).Build();
+        var before = await _stack.ReadModel.CountAsync("select count(*) from dead_letters");
         for (var i = 0; i < count; i++)
         {
             var order = sameOrder ? $"{prefix}-0" : $"{prefix}-{i}";
@@ -246,7 +216,7 @@ public sealed class BulkJobTests(PostgresServer postgres) : IAsyncLifetime
             });
         }
 
-        await Eventually.UntilAsync(() => _readModel.CountAsync("select count(*) from dead_letters"), n => n == before + count, Timeout, $"{count} dead letters stored");
-        return (await _readModel.RowsAsync($"select id from dead_letters order by id desc limit {count}")).Select(r => (long)r["id"]!).Order().ToList();
+        await Eventually.UntilAsync(() => _stack.ReadModel.CountAsync("select count(*) from dead_letters"), n => n == before + count, Timeout, $"{count} dead letters stored");
+        return (await _stack.ReadModel.RowsAsync($"select id from dead_letters order by id desc limit {count}")).Select(r => (long)r["id"]!).Order().ToList();
     }
 }
