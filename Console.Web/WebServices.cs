@@ -3,6 +3,7 @@ using Npgsql;
 using OrderFlow.Platform.Hosting;
 using OrderFlow.Web.Actions;
 using OrderFlow.Web.Auth;
+using OrderFlow.Web.Bulk;
 using OrderFlow.Web.Components;
 using OrderFlow.Web.DeadLetters;
 using OrderFlow.Web.Flow;
@@ -22,6 +23,7 @@ public static class WebServices
         builder.AddPlatformServices();
         builder.AddConsoleAuth();
         builder.AddOperatorActions();
+        builder.AddBulkJobs();
         builder.Services.AddOptions<ConsoleWebOptions>()
             .Bind(builder.Configuration.GetSection(ConsoleWebOptions.Section))
             .ValidateDataAnnotations()
@@ -62,6 +64,7 @@ public static class WebServices
         app.MapOrdersApi();
         app.MapFlowViews();
         app.MapActionsApi();
+        app.MapBulkApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -17,6 +17,7 @@ public enum RefusalCode
     ForceNeedsOpsLead,
     ConfirmationRequired,
     OwnRequest,
+    IllegalTransition,
 }
 
 public sealed record Refusal(RefusalCode Code, string Message);

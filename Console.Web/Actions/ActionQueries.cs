@@ -16,6 +16,9 @@ public sealed record AuditEntry(
     public string Delivery => Result != "accepted" ? "" : Messages == 0 ? "nothing to send" : Deliveries.Count >= Messages ? "delivered" : "pending";
 }
 
+/// <summary>A dead-letter group's replays: accepted, recovered since, still failing after Actions:OutcomeAfter (the rest are watched).</summary>
+public sealed record GroupReplays(int Replays, int Recovered, int StillFailing);
+
 public sealed record AuditFilter(string? Actor, string? Action, string? Target)
 {
     public static AuditFilter None { get; } = new(null, null, null);
@@ -26,16 +29,18 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource, Microsoft.Extensi
 {
     public const int MaxRows = 1000;
 
+    /// <summary>The step the dead letter <c>dl</c> blocked (Actions:BlockedSteps) has since succeeded for its order.</summary>
+    private const string StepSucceeded =
+        "exists (select 1 from unnest(@dlqs::text[], @steps::text[]) m(dlq, step) join order_steps s on s.order_id = dl.order_id and s.step = m.step where m.dlq = dl.dlq_topic)";
+
     private const string Select =
-        """
+        $"""
         select a.id, a.action_id, a.at, a.actor, a.role, a.action, a.target, a.order_id, a.reason, a.result, a.detail, a.messages,
                coalesce((select json_agg(json_build_array(d.topic, d.partition, d."offset", d.published_at) order by d.id)::text
                          from action_deliveries d where d.action_id = a.action_id and a.result = 'accepted'), '[]'),
                -- A replay is recovered once the step its dead letter blocked has succeeded for the order; still failing after Actions:OutcomeAfter.
-               case when a.action = 'Replay' and a.result = 'accepted' then
-                   case when exists (select 1 from dead_letters dl join unnest(@dlqs::text[], @steps::text[]) m(dlq, step) on m.dlq = dl.dlq_topic
-                                     join order_steps s on s.order_id = dl.order_id and s.step = m.step
-                                     where dl.id = substring(a.target from 13)::bigint)
+               case when a.action in ('Replay', 'BulkReplay') and a.result = 'accepted' then
+                   case when exists (select 1 from dead_letters dl where dl.id = substring(a.target from 13)::bigint and {StepSucceeded})
                              or exists (select 1 from orders o where o.order_id = a.order_id and o.status = 'completed') then 'recovered'
                         when a.at < @now - @after then 'still failing'
                         else 'watching' end
@@ -81,14 +86,43 @@ public sealed class ActionQueries(NpgsqlDataSource dataSource, Microsoft.Extensi
         return (await ReadAsync(command, ct)).FirstOrDefault();
     }
 
-    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+    /// <summary>Per dead-letter cause: accepted replays (single and bulk), how many recovered, how many are still failing.</summary>
+    public async Task<IReadOnlyDictionary<string, GroupReplays>> ReplaysByCauseAsync(CancellationToken ct = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            select dl.cause, count(*)::int, count(*) filter (where r.recovered)::int, count(*) filter (where not r.recovered and a.at < @now - @after)::int
+            from action_audit a
+            join dead_letters dl on a.target = 'dead-letter:' || dl.id
+            cross join lateral (select {StepSucceeded}
+                or exists (select 1 from orders o where o.order_id = dl.order_id and o.status = 'completed') as recovered) r
+            where a.action in ('Replay', 'BulkReplay') and a.result = 'accepted' and a.target like 'dead-letter:%'
+            group by dl.cause
+            """);
+        AddOutcomeParameters(command);
+        var byCause = new Dictionary<string, GroupReplays>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            byCause[reader.GetString(0)] = new GroupReplays(reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
+        }
 
-    private async Task<IReadOnlyList<AuditEntry>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+        return byCause;
+    }
+
+    private void AddOutcomeParameters(NpgsqlCommand command)
     {
         command.Parameters.AddWithValue("dlqs", options.Value.BlockedSteps.Keys.ToArray());
         command.Parameters.AddWithValue("steps", options.Value.BlockedSteps.Values.ToArray());
         command.Parameters.AddWithValue("now", clock.GetUtcNow());
         command.Parameters.AddWithValue("after", options.Value.OutcomeAfter);
+    }
+
+    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    private async Task<IReadOnlyList<AuditEntry>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        AddOutcomeParameters(command);
         var rows = new List<AuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

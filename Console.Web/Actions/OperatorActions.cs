@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OrderFlow.Domain.Actions;
+using OrderFlow.Domain.Control;
 using OrderFlow.Domain.DeadLetters;
 using OrderFlow.Domain.Lag;
 using OrderFlow.Domain.Orders;
@@ -10,6 +11,7 @@ using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.Outbox;
 using OrderFlow.Platform.ReadModel;
 using OrderFlow.Web.Auth;
+using OrderFlow.Web.Bulk;
 
 namespace OrderFlow.Web.Actions;
 
@@ -30,22 +32,73 @@ public sealed record ActionOutcome(
 public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<ActionOptions> options, IOptions<KafkaOptions> kafka, TimeProvider clock)
 {
     public Task<ActionOutcome> ReplayAsync(ClaimsPrincipal user, Guid actionId, long deadLetterId, string? reason, bool force, bool confirmed, CancellationToken ct = default) =>
-        RunOnDeadLetterAsync(user, actionId, OperatorAction.Replay, deadLetterId, reason, ct, async (connection, transaction, request, dl) =>
-        {
-            var retryTopic = options.Value.RetryTopics.GetValueOrDefault(dl.Facts.Topic);
-            var group = await GroupStatusAsync(connection, transaction, options.Value.ConsumerGroups.GetValueOrDefault(dl.Facts.Topic), ct);
-            var decision = DeadLetterReplay.Decide(request, dl.Facts, retryTopic, group, force, confirmed);
-            var headers = new StoredHeaders([.. dl.Headers.Items, .. ReplayHeaders(request, dl.Facts)]);
-            return (decision, decision.Accepted ? [OutboxMessage.Replay(retryTopic!, dl.Key, dl.Value, headers, actionId)] : []);
-        });
+        RunOnDeadLetterAsync(user, actionId, OperatorAction.Replay, deadLetterId, reason, ct, Replay(force, confirmed));
 
     public Task<ActionOutcome> PurgeAsync(ClaimsPrincipal user, Guid actionId, long deadLetterId, string? reason, CancellationToken ct = default) =>
-        RunOnDeadLetterAsync(user, actionId, OperatorAction.Purge, deadLetterId, reason, ct,
-            (_, _, request, dl) => Task.FromResult((DeadLetterTriage.Purge(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[])));
+        RunOnDeadLetterAsync(user, actionId, OperatorAction.Purge, deadLetterId, reason, ct, Purge);
+
+    /// <summary>
+    /// One record of a running bulk job, on the same path as a single action (audited as BulkReplay / BulkPurge) with the
+    /// job's record row updated in the same transaction; null when the job is no longer running (paused, cancelled).
+    /// </summary>
+    public async Task<ActionOutcome?> TakeBulkRecordAsync(BulkRecordStep step, CancellationToken ct = default)
+    {
+        var outcome = await RunAsync(step.By, step.ActionId, BulkJobs.ActionOf(step.Kind), $"dead-letter:{step.DeadLetterId}", step.Reason, ct,
+            OnDeadLetter(step.DeadLetterId, step.Kind == BulkKind.Replay ? Replay(step.Force, step.Confirmed) : Purge, ct), step);
+        return outcome.Refusal == RefusalCode.IllegalTransition ? null : outcome;
+    }
+
+    private DeadLetterDecider Replay(bool force, bool confirmed) => async (connection, transaction, request, dl) =>
+    {
+        var retryTopic = options.Value.RetryTopics.GetValueOrDefault(dl.Facts.Topic);
+        var group = await GroupStatusAsync(connection, transaction, options.Value.ConsumerGroups.GetValueOrDefault(dl.Facts.Topic), CancellationToken.None);
+        var decision = DeadLetterReplay.Decide(request, dl.Facts, retryTopic, group, force, confirmed);
+        var headers = new StoredHeaders([.. dl.Headers.Items, .. ReplayHeaders(request, dl.Facts)]);
+        return (decision, decision.Accepted ? [OutboxMessage.Replay(retryTopic!, dl.Key, dl.Value, headers, request.ActionId)] : []);
+    };
+
+    private static Task<(Decision, IReadOnlyList<OutboxMessage>)> Purge(NpgsqlConnection connection, NpgsqlTransaction transaction, ActionRequest request, StoredDeadLetter dl) =>
+        Task.FromResult((DeadLetterTriage.Purge(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[]));
 
     public Task<ActionOutcome> SkipAsync(ClaimsPrincipal user, Guid actionId, long deadLetterId, string? note, CancellationToken ct = default) =>
-        RunOnDeadLetterAsync(user, actionId, OperatorAction.Skip, deadLetterId, note, ct,
-            (_, _, request, dl) => Task.FromResult((DeadLetterTriage.Skip(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[])));
+        RunOnDeadLetterAsync(user, actionId, OperatorAction.Skip, deadLetterId, note, ct, Skip);
+
+    /// <summary>
+    /// What the server would say to this action now, without taking it (the transaction is rolled back): the page disables
+    /// a button the state refuses (already replayed, order ended) and asks for confirmation where the guard wants one.
+    /// Null when it would be accepted, or when there is no such target or no signed-in operator.
+    /// </summary>
+    public async Task<Refusal?> PreviewAsync(
+        ClaimsPrincipal user, OperatorAction action, long? deadLetterId, string? orderId, bool force = false, bool confirmed = false, CancellationToken ct = default)
+    {
+        if (Operators.From(user) is not { } by)
+        {
+            return null;
+        }
+
+        Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>>? decide = (action, deadLetterId, orderId) switch
+        {
+            (OperatorAction.Replay, { } id, _) => OnDeadLetter(id, Replay(force, confirmed), ct),
+            (OperatorAction.Purge, { } id, _) => OnDeadLetter(id, Purge, ct),
+            (OperatorAction.Skip, { } id, _) => OnDeadLetter(id, Skip, ct),
+            (OperatorAction.PaymentRetryOutreach, _, { } order) => OnOrder(order, (r, o) => PaymentRetryOutreach.Decide(r, o, PaymentRetryOutreachRequested.Channels[0]), ct),
+            (OperatorAction.ManualExpiry, _, { } order) => OnOrder(order, ManualExpiry.Decide, ct),
+            _ => null,
+        };
+        if (decide is null)
+        {
+            return null;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var decided = await decide(connection, transaction, new ActionRequest(Guid.NewGuid(), by, clock.GetUtcNow(), "preview"));
+        await transaction.RollbackAsync(ct);
+        return decided?.Decision.Refusal;
+    }
+
+    private static Task<(Decision, IReadOnlyList<OutboxMessage>)> Skip(NpgsqlConnection connection, NpgsqlTransaction transaction, ActionRequest request, StoredDeadLetter dl) =>
+        Task.FromResult((DeadLetterTriage.Skip(request, dl.Facts), (IReadOnlyList<OutboxMessage>)[]));
 
     public Task<ActionOutcome> OutreachAsync(ClaimsPrincipal user, Guid actionId, string orderId, string channel, string? reason, CancellationToken ct = default) =>
         RunOnOrderAsync(user, actionId, OperatorAction.PaymentRetryOutreach, orderId, reason, ct,
@@ -66,14 +119,17 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
         yield return new StoredHeader("replay-original-offset", dl.SourceOffset is { } o ? Utf8(o.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null);
     }
 
-    private sealed record StoredDeadLetter(DeadLetterFacts Facts, byte[]? Key, byte[]? Value, StoredHeaders Headers);
+    internal sealed record StoredDeadLetter(DeadLetterFacts Facts, byte[]? Key, byte[]? Value, StoredHeaders Headers);
 
-    private delegate Task<(Decision Decision, IReadOnlyList<OutboxMessage> Extra)> DeadLetterDecider(
+    internal delegate Task<(Decision Decision, IReadOnlyList<OutboxMessage> Extra)> DeadLetterDecider(
         NpgsqlConnection connection, NpgsqlTransaction transaction, ActionRequest request, StoredDeadLetter deadLetter);
 
     private Task<ActionOutcome> RunOnDeadLetterAsync(
         ClaimsPrincipal user, Guid actionId, OperatorAction action, long deadLetterId, string? reason, CancellationToken ct, DeadLetterDecider decide) =>
-        RunAsync(user, actionId, action, $"dead-letter:{deadLetterId}", reason, ct, async (connection, transaction, request) =>
+        RunAsync(user, actionId, action, $"dead-letter:{deadLetterId}", reason, ct, OnDeadLetter(deadLetterId, decide, ct));
+
+    private static Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>> OnDeadLetter(long deadLetterId, DeadLetterDecider decide, CancellationToken ct) =>
+        async (connection, transaction, request) =>
         {
             // Locked: two replays of one dead letter take turns, and the second sees it replayed.
             await using var command = new NpgsqlCommand(
@@ -111,11 +167,14 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             }
 
             return new Decided(decision, dl.Facts.OrderId, extra, DeadLetterChanged: decision.Accepted);
-        });
+        };
 
     private Task<ActionOutcome> RunOnOrderAsync(
         ClaimsPrincipal user, Guid actionId, OperatorAction action, string orderId, string? reason, CancellationToken ct, Func<ActionRequest, OrderFacts, Decision> decide) =>
-        RunAsync(user, actionId, action, $"order:{orderId}", reason, ct, async (connection, transaction, request) =>
+        RunAsync(user, actionId, action, $"order:{orderId}", reason, ct, OnOrder(orderId, decide, ct));
+
+    private static Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>> OnOrder(string orderId, Func<ActionRequest, OrderFacts, Decision> decide, CancellationToken ct) =>
+        async (connection, transaction, request) =>
         {
             await using var command = new NpgsqlCommand("select status, last_failure from orders where order_id = @id", connection, transaction);
             command.Parameters.AddWithValue("id", orderId);
@@ -129,9 +188,9 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             var failure = reader.IsDBNull(1) ? null : reader.GetString(1);
             var openFailureStep = failure?.Split(':', 2)[0];
             return new Decided(decide(request, new OrderFacts(orderId, status, openFailureStep)), orderId, [], DeadLetterChanged: false);
-        });
+        };
 
-    private sealed record Decided(Decision Decision, string? OrderId, IReadOnlyList<OutboxMessage> Extra, bool DeadLetterChanged);
+    internal sealed record Decided(Decision Decision, string? OrderId, IReadOnlyList<OutboxMessage> Extra, bool DeadLetterChanged);
 
     private async Task<ActionOutcome> RunAsync(
         ClaimsPrincipal user, Guid actionId, OperatorAction action, string target, string? reason, CancellationToken ct,
@@ -143,6 +202,18 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             return new ActionOutcome(actionId, false, Operators.WhyNot(user, action) ?? "not permitted", RefusalCode.NotPermitted);
         }
 
+        return await RunAsync(by, actionId, action, target, reason, ct, decide, bulk: null);
+    }
+
+    private async Task<ActionOutcome> RunAsync(
+        Operator by, Guid actionId, OperatorAction action, string target, string? reason, CancellationToken ct,
+        Func<NpgsqlConnection, NpgsqlTransaction, ActionRequest, Task<Decided?>> decide, BulkRecordStep? bulk)
+    {
+        if (!ActionPermissions.Allows(by.Role, action))
+        {
+            return new ActionOutcome(actionId, false, $"{by.Role} may not {Operators.Describe(action)}", RefusalCode.NotPermitted);
+        }
+
         if (actionId == Guid.Empty)
         {
             return new ActionOutcome(actionId, false, "the action id is missing");
@@ -150,8 +221,19 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (bulk is not null && !await bulk.StillRunningAsync(connection, transaction, ct))
+        {
+            return new ActionOutcome(actionId, false, "the job is not running", RefusalCode.IllegalTransition);
+        }
+
         if (await AcceptedBeforeAsync(connection, transaction, actionId, ct) is { } earlier)
         {
+            if (bulk is not null)
+            {
+                await bulk.RecordAsync(connection, transaction, earlier, request: null, ct);
+                await transaction.CommitAsync(ct);
+            }
+
             return earlier;
         }
 
@@ -169,36 +251,31 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             messages.Add(OutboxMessage.For(command, kafka.Value.ControlTopic) with { ActionId = actionId });
         }
 
-        await using (var audit = new NpgsqlCommand(
-            """
-            insert into action_audit (action_id, at, actor, role, action, target, order_id, reason, result, detail, messages)
-            values (@id, @at, @actor, @role, @action, @target, @order, @reason, @result, @detail, @messages)
-            """, connection, transaction))
-        {
-            audit.Parameters.AddWithValue("id", actionId);
-            audit.Parameters.AddWithValue("at", request.At);
-            audit.Parameters.AddWithValue("actor", by.User);
-            audit.Parameters.AddWithValue("role", by.Role.ToString());
-            audit.Parameters.AddWithValue("action", action.ToString());
-            audit.Parameters.AddWithValue("target", target);
-            audit.Parameters.Add(new NpgsqlParameter<string?>("order", decided.OrderId) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            audit.Parameters.Add(new NpgsqlParameter<string?>("reason", reason) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            audit.Parameters.AddWithValue("result", decision.Accepted ? "accepted" : "refused");
-            audit.Parameters.Add(new NpgsqlParameter<string?>("detail", decision.Refusal?.Message) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            audit.Parameters.AddWithValue("messages", messages.Count);
-            await audit.ExecuteNonQueryAsync(ct);
-        }
+        await AuditAsync(connection, transaction, new AuditRow(actionId, request.At, by, action, target, decided.OrderId, reason,
+            decision.Accepted, decision.Refusal?.Message, messages.Count), ct);
 
         if (!decision.Accepted)
         {
             // A refusal is recorded under a new id, so the operator can fix the request and send it again with its own id.
+            var refused = new ActionOutcome(actionId, false, decision.Refusal!.Message, decision.Refusal.Code);
+            if (bulk is not null)
+            {
+                await bulk.RecordAsync(connection, transaction, refused, request, ct);
+            }
+
             await transaction.CommitAsync(ct);
-            return new ActionOutcome(actionId, false, decision.Refusal!.Message, decision.Refusal.Code);
+            return refused;
         }
 
         foreach (var message in messages)
         {
             await OutboxQueue.EnqueueAsync(connection, transaction, message, request.At, ct);
+        }
+
+        var accepted = new ActionOutcome(actionId, true, messages.Count == 0 ? "done" : $"accepted: {messages.Count} message(s) queued for Kafka");
+        if (bulk is not null)
+        {
+            await bulk.RecordAsync(connection, transaction, accepted, request, ct);
         }
 
         await new ChangeNotification
@@ -207,7 +284,32 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             DeadLetters = decided.DeadLetterChanged ? 1 : 0,
         }.SendAsync(connection, transaction, ct);
         await transaction.CommitAsync(ct);
-        return new ActionOutcome(actionId, true, messages.Count == 0 ? "done" : $"accepted: {messages.Count} message(s) queued for Kafka");
+        return accepted;
+    }
+
+    /// <summary>One row of the append-only audit trail, written in the transaction of what it records.</summary>
+    internal sealed record AuditRow(
+        Guid ActionId, DateTimeOffset At, Operator By, OperatorAction Action, string Target, string? OrderId, string? Reason, bool Accepted, string? Detail, int Messages);
+
+    internal static async Task AuditAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditRow row, CancellationToken ct)
+    {
+        await using var audit = new NpgsqlCommand(
+            """
+            insert into action_audit (action_id, at, actor, role, action, target, order_id, reason, result, detail, messages)
+            values (@id, @at, @actor, @role, @action, @target, @order, @reason, @result, @detail, @messages)
+            """, connection, transaction);
+        audit.Parameters.AddWithValue("id", row.ActionId);
+        audit.Parameters.AddWithValue("at", row.At);
+        audit.Parameters.AddWithValue("actor", row.By.User);
+        audit.Parameters.AddWithValue("role", row.By.Role.ToString());
+        audit.Parameters.AddWithValue("action", row.Action.ToString());
+        audit.Parameters.AddWithValue("target", row.Target);
+        audit.Parameters.Add(new NpgsqlParameter<string?>("order", row.OrderId) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        audit.Parameters.Add(new NpgsqlParameter<string?>("reason", row.Reason) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        audit.Parameters.AddWithValue("result", row.Accepted ? "accepted" : "refused");
+        audit.Parameters.Add(new NpgsqlParameter<string?>("detail", row.Detail) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        audit.Parameters.AddWithValue("messages", row.Messages);
+        await audit.ExecuteNonQueryAsync(ct);
     }
 
     private static async Task<ActionOutcome?> AcceptedBeforeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid actionId, CancellationToken ct)
@@ -224,7 +326,7 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             : null;
     }
 
-    private static async Task<LagStatus?> GroupStatusAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? group, CancellationToken ct)
+    internal static async Task<LagStatus?> GroupStatusAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? group, CancellationToken ct)
     {
         if (group is null)
         {

@@ -115,7 +115,7 @@ public sealed class DeadLetterQueries(NpgsqlDataSource dataSource)
         return (r.GetFieldValue<string[]>(0), r.GetFieldValue<string[]>(1));
     }
 
-    private static string Where(DeadLetterFilter filter, NpgsqlCommand command)
+    internal static string Where(DeadLetterFilter filter, NpgsqlCommand command)
     {
         var where = new List<string>();
         void Add(string sql, string name, object value)

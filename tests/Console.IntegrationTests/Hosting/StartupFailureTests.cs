@@ -110,6 +110,23 @@ public sealed class StartupFailureTests(PostgresServer postgres)
         Assert.Equal("Console.Ingest cannot start: Workflow: step 'payment-authorized' runs after unknown step 'nowhere'", line);
     }
 
+    [Theory]
+    [InlineData("Bulk__DefaultRate", "500", "Bulk:DefaultRate (500) is above Bulk:MaxRate (200)")]
+    [InlineData("Bulk__MaxRate", "0", "MaxRate")]
+    public async Task An_inconsistent_bulk_setting_is_named_in_one_line(string key, string value, string named)
+    {
+        var (exitCode, stderr) = await RunAsync("Console.Web", TestUsers.With(new()
+        {
+            ["ConnectionStrings__ReadModel"] = "Host=127.0.0.1",
+            ["Kafka__BootstrapServers"] = "127.0.0.1:9092",
+            [key] = value,
+        }));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(named, line, StringComparison.Ordinal);
+    }
+
     private static async Task<(int ExitCode, string Stderr)> RunAsync(string app, Dictionary<string, string> environment)
     {
         await using var process = AppProcess.Start(app, environment, "--urls", "http://127.0.0.1:0");
