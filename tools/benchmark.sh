@@ -4,12 +4,15 @@
 #   tools/benchmark.sh breach [orders] [due/s] [window s]  breach-detection delay (default 1000000 orders, 300/s, 45 s)
 #   tools/benchmark.sh catchup [events/s] [partitions]     catch-up after a 5-minute backlog (default 2000 events/s, 24 partitions)
 #   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency and memory per page against ./run.sh's stack
+#   tools/benchmark.sh search [requests] [generate]       order search per filter at 1,000,000 orders (database search_bench on
+#                                                          tools/postgres.sh's server, ORDERFLOW_PG_PORT; generated once, then reused)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 SETUP_SKIP_BUILD=1 bash tools/setup.sh
 dotnet build tools/Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
 case "${1:-}" in
-  breach|catchup|latency) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
+  search) tools/postgres.sh start ;;&
+  breach|catchup|latency|search) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
 esac
 dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "${1:-200000}" 2>/dev/null | grep -v '^\['

@@ -9,6 +9,7 @@ using OrderFlow.Ingest.Orders;
 using OrderFlow.Ingest.Sla;
 using OrderFlow.Platform.Kafka;
 using OrderFlow.Platform.ReadModel;
+using OrderFlow.Platform.Workflow;
 
 namespace OrderFlow.Ingest.Projection;
 
@@ -36,7 +37,7 @@ public sealed class ProjectionWriter(
     NpgsqlDataSource dataSource,
     WorkflowDefinition workflow,
     IOptions<KafkaOptions> kafka,
-    IOptions<SlaOptions> sla,
+    IOptions<AtRiskOptions> atRisk,
     ProjectionMetrics metrics,
     TimeProvider clock)
 {
@@ -198,7 +199,7 @@ public sealed class ProjectionWriter(
         // through the staging table and the merge.
         var inserted = touched.Values.Where(t => !t.Order.Stored).ToList();
         var updated = touched.Values.Where(t => t.Order.Stored).ToList();
-        var share = sla.Value.AtRiskShare;
+        var share = atRisk.Value.AtRiskShare;
         if (inserted.Count > 0)
         {
             await OrderRows.CopyAsync(connection, inserted, workflow, share, now, staged: false, cancellationToken);

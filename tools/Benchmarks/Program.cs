@@ -13,7 +13,7 @@ using OrderFlow.Platform.Hosting;
 using OrderFlow.Platform.ReadModel;
 using OrderFlow.Testing;
 
-// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency
+// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency | search
 if (args is ["breach", .. var breachArgs])
 {
     await OrderFlow.Benchmarks.BreachDelay.RunAsync(breachArgs);
@@ -23,6 +23,12 @@ if (args is ["breach", .. var breachArgs])
 if (args is ["latency", .. var latencyArgs])
 {
     await OrderFlow.Benchmarks.ScreenLatency.RunAsync(latencyArgs);
+    return;
+}
+
+if (args is ["search", .. var searchArgs])
+{
+    await OrderFlow.Benchmarks.OrderSearchLatency.RunAsync(searchArgs);
     return;
 }
 
