@@ -78,6 +78,9 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         dl.id, dl.dlq_topic, dl.error_reason, dl.failed_service, dl.first_seen_at
         """;
 
+    /// <summary>status = 'in-progress' in a form no index serves, for filters that a more selective index serves (decision 0023).</summary>
+    private const string InFlightNotIndexed = "(o.status = 'in-progress') is true";
+
     private const string DeadLetterJoin =
         """
         left join lateral (
@@ -239,14 +242,15 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
                 where.Add("o.status = 'in-progress' and o.sla_state = 'breached'");
                 break;
             case SlaStateNames.AtRisk:
-                // The second line implies nothing the first does not; it lets the watch-time index find the candidates.
-                where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
+                // The horizon removes no at-risk order; it lets the watch-time index find the candidates. "is true" keeps the
+                // planner from intersecting them with the status index's every in-flight entry (slower than reading the rows).
+                where.Add($"{InFlightNotIndexed} and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
                 where.Add("o.sla_watch_at <= @at_risk_horizon");
                 command.Parameters.AddWithValue("at_risk_horizon", now + _atRiskHorizon);
                 break;
             case SlaStateNames.OnTrack:
-                // Every clock of an in-flight order that has not breached still runs, so it is watched: the index finds it.
-                where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and (o.sla_at_risk_at is null or o.sla_at_risk_at > @now)");
+                // An in-flight order that has not breached has a running clock, so it is watched: the watch-time index finds it.
+                where.Add($"{InFlightNotIndexed} and o.sla_state <> 'breached' and (o.sla_at_risk_at is null or o.sla_at_risk_at > @now)");
                 where.Add("o.sla_watch_at is not null");
                 break;
         }
