@@ -257,7 +257,9 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
 
         if (search.Step is { } step)
         {
-            where.Add("o.status = 'in-progress' and o.positions @> array[@step]");
+            // Beside at-risk or on-track the watch-time index finds the candidates; the status index would only add its every in-flight entry.
+            var inFlight = search.Sla is SlaStateNames.AtRisk or SlaStateNames.OnTrack ? InFlightNotIndexed : "o.status = 'in-progress'";
+            where.Add($"{inFlight} and o.positions @> array[@step]");
             command.Parameters.AddWithValue("step", step);
         }
 
