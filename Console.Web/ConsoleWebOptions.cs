@@ -20,10 +20,6 @@ public sealed class ConsoleWebOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan ConnectionWait { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Share of a clock's allowance after which it is at-risk; the same setting as Console.Ingest's Sla:AtRiskShare.</summary>
-    [Range(0.01, 1.0)]
-    public double AtRiskShare { get; set; } = 0.8;
-
     /// <summary>
     /// Console.Ingest's base address (for example http://127.0.0.1:5081): the freshness banner asks its /health every two
     /// seconds. Without it, the banner judges Ingest by the lag sampler's heartbeat in PostgreSQL alone.

@@ -23,6 +23,12 @@ public static class WebServices
         builder.AddPlatformServices();
         builder.AddConsoleAuth();
         builder.AddOperatorActions();
+        if (builder.Configuration["Console:AtRiskShare"] is not null)
+        {
+            // The share Ingest writes at-risk moments with is the one the console must read them with: one setting.
+            throw new StartupFailedException("Console:AtRiskShare is no longer read: set Sla:AtRiskShare (Sla__AtRiskShare), the one setting Console.Ingest and Console.Web share.");
+        }
+
         builder.AddBulkJobs();
         builder.Services.AddOptions<ConsoleWebOptions>()
             .Bind(builder.Configuration.GetSection(ConsoleWebOptions.Section))

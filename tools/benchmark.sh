@@ -6,15 +6,18 @@
 #   tools/benchmark.sh discovered [events...]                 the discovered flow's query (/workflow) at 1 and 10 million events
 #   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency and memory per page against ./run.sh's stack
 #   tools/benchmark.sh pages <web url> [counts] [seconds]  CPU, connections, heap and liveness of N open pages against ./run.sh's stack
+#   tools/benchmark.sh search [requests] [generate]       order search per filter at 1,000,000 orders (database search_bench on
+#                                                          tools/postgres.sh's server, ORDERFLOW_PG_PORT; generated once, then reused)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 SETUP_SKIP_BUILD=1 bash tools/setup.sh
 dotnet build tools/Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
 case "${1:-}" in
+  search) tools/postgres.sh start ;;&
   pages)
     dotnet tool install --tool-path .local/tools dotnet-gcdump >/dev/null 2>&1 || test -x .local/tools/dotnet-gcdump
     export GCDUMP="$root/.local/tools/dotnet-gcdump" ;;&
-  breach|catchup|latency|discovered|pages) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
+  breach|catchup|latency|discovered|pages|search) uptime; dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "$@" 2>/dev/null | grep --line-buffered -v '^\['; uptime; exit ;;
 esac
 dotnet tools/Benchmarks/bin/Release/net10.0/Console.Benchmarks.dll "${1:-200000}" 2>/dev/null | grep -v '^\['

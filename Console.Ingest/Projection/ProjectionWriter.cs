@@ -37,7 +37,7 @@ public sealed class ProjectionWriter(
     NpgsqlDataSource dataSource,
     WorkflowCatalog workflow,
     IOptions<KafkaOptions> kafka,
-    IOptions<SlaOptions> sla,
+    IOptions<AtRiskOptions> atRisk,
     ProjectionMetrics metrics,
     TimeProvider clock)
 {
@@ -202,7 +202,7 @@ public sealed class ProjectionWriter(
         // through the staging table and the merge.
         var inserted = touched.Values.Where(t => !t.Order.Stored).ToList();
         var updated = touched.Values.Where(t => t.Order.Stored).ToList();
-        var share = sla.Value.AtRiskShare;
+        var share = atRisk.Value.AtRiskShare;
         if (inserted.Count > 0)
         {
             await OrderRows.CopyAsync(connection, inserted, share, now, staged: false, cancellationToken);

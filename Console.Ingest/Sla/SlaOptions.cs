@@ -14,14 +14,10 @@ public enum ExpiryPolicy
     Expire,
 }
 
-/// <summary>Section "Sla".</summary>
+/// <summary>Section "Sla", Console.Ingest's part (Sla:AtRiskShare, which Console.Web reads too, is <see cref="OrderFlow.Platform.Workflow.AtRiskOptions"/>).</summary>
 public sealed class SlaOptions
 {
     public const string Section = "Sla";
-
-    /// <summary>Share of a clock's allowance after which the order is at-risk.</summary>
-    [Range(0.01, 0.99)]
-    public double AtRiskShare { get; set; } = 0.8;
 
     public ExpiryPolicy ExpiryPolicy { get; set; } = ExpiryPolicy.AlertOnly;
 

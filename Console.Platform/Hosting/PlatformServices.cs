@@ -58,6 +58,7 @@ public static class PlatformServices
         builder.Services.AddSingleton<IValidateOptions<WorkflowOptions>, WorkflowOptionsValidator>();
         builder.Services.AddSingleton(sp => new WorkflowCatalog(sp.GetRequiredService<IOptions<WorkflowOptions>>().Value.ToDefinition()));
 
+        builder.AddValidatedOptions<AtRiskOptions>(AtRiskOptions.Section);
         builder.AddValidatedOptions<KafkaOptions>(KafkaOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<KafkaProbe>();

@@ -1,8 +1,11 @@
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using Microsoft.Extensions.Options;
 using NpgsqlTypes;
 using OrderFlow.Domain.Sla;
+using OrderFlow.Domain.Workflow;
+using OrderFlow.Platform.Workflow;
 
 namespace OrderFlow.Web.Orders;
 
@@ -60,7 +63,7 @@ public sealed record OrderDetail(OrderSummary Order, IReadOnlyList<OrderEventVie
 /// An in-flight order's SLA state is read against the clock: breached as the SLA watcher recorded it, at-risk once
 /// sla_at_risk_at has passed (decision 0011).
 /// </summary>
-public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock, WorkflowDefinition workflow, IOptions<AtRiskOptions> atRisk)
 {
     public const int MaxPageSize = 500;
 
@@ -76,6 +79,9 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         dl.id, dl.dlq_topic, dl.error_reason, dl.failed_service, dl.first_seen_at, o.workflow_version
         """;
 
+    /// <summary>status = 'in-progress' in a form no index serves, for filters that a more selective index serves (decision 0023).</summary>
+    private const string InFlightNotIndexed = "(o.status = 'in-progress') is true";
+
     private const string DeadLetterJoin =
         """
         left join lateral (
@@ -83,13 +89,45 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
             where o.status = 'in-progress' and d.order_id = o.order_id and d.status in ('new', 'skipped') order by d.first_seen_at desc limit 1) dl on true
         """;
 
+    /// <summary>
+    /// An order at risk has a clock whose at-risk moment has passed; that clock's deadline comes at most
+    /// (1 − share) × its allowance later, and the watch time is never later than any running deadline (decision 0013). So
+    /// every at-risk order has sla_watch_at ≤ now + this horizon, which the SLA watcher's index finds (decision 0023). The
+    /// second added covers the rounding of stored times (ticks to microseconds).
+    /// </summary>
+    private readonly TimeSpan _atRiskHorizon =
+        ((1 - atRisk.Value.AtRiskShare) * workflow.Steps.Select(s => s.Sla).Append(workflow.EndToEndSla).Max()) + TimeSpan.FromSeconds(1);
+
     public async Task<OrderResults> SearchAsync(OrderSearch search, string? after, int take, CancellationToken cancellationToken = default)
     {
         take = Math.Clamp(take, 1, MaxPageSize);
-        var now = clock.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var commands = SearchCommands(search, after, take, clock.GetUtcNow());
+        await using var page = commands[0];
+        page.Connection = connection;
+        var items = await ReadSummariesAsync(page, cancellationToken);
+        var more = items.Count > take;
+        if (more)
+        {
+            items.RemoveAt(items.Count - 1);
+        }
 
-        await using var page = new NpgsqlCommand { Connection = connection };
+        long total = -1;
+        if (commands.Count > 1)
+        {
+            await using var count = commands[1];
+            count.Connection = connection;
+            total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        var next = more ? new OrderCursor(items[^1].FirstSeenAt, items[^1].OrderId).ToString() : null;
+        return new OrderResults(items, Math.Min(total, CountCap), total > CountCap, next);
+    }
+
+    /// <summary>The statements of a search: its page (take + 1 rows, to tell whether more follow) and, on the first page, the capped count.</summary>
+    internal List<NpgsqlCommand> SearchCommands(OrderSearch search, string? after, int take, DateTimeOffset now)
+    {
+        var page = new NpgsqlCommand();
         var where = Where(search, page, now);
         var sort = search.EffectiveSort;
         if (OrderCursor.Parse(after) is { } cursor)
@@ -118,28 +156,14 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
             order by {orderBy}
             """;
         page.Parameters.AddWithValue("take", take + 1);
-        var items = await ReadSummariesAsync(page, cancellationToken);
-        var more = items.Count > take;
-        if (more)
+        if (after is not null)
         {
-            items.RemoveAt(items.Count - 1);
+            return [page];
         }
 
-        long total;
-        if (after is null)
-        {
-            await using var count = new NpgsqlCommand { Connection = connection };
-            var countWhere = Where(search, count, now);
-            count.CommandText = $"select count(*) from (select 1 from orders o {WhereClause(countWhere)} limit {CountCap + 1}) m";
-            total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
-        }
-        else
-        {
-            total = -1;
-        }
-
-        var next = more ? new OrderCursor(items[^1].FirstSeenAt, items[^1].OrderId).ToString() : null;
-        return new OrderResults(items, Math.Min(total, CountCap), total > CountCap, next);
+        var count = new NpgsqlCommand();
+        count.CommandText = $"select count(*) from (select 1 from orders o {WhereClause(Where(search, count, now))} limit {CountCap + 1}) m";
+        return [page, count];
     }
 
     public async Task<OrderDetail?> FindAsync(string orderId, CancellationToken cancellationToken = default)
@@ -197,8 +221,7 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         return summary is null ? null : new OrderDetail(summary, eventViews, linkedDeadLetters, linkedQuarantine);
     }
 
-    /// <summary>The workflow's step names as a search can filter them (in-flight orders wait for one of these).</summary>
-    private static List<string> Where(OrderSearch search, NpgsqlCommand command, DateTimeOffset now)
+    private List<string> Where(OrderSearch search, NpgsqlCommand command, DateTimeOffset now)
     {
         var where = new List<string>();
         command.Parameters.AddWithValue("now", now);
@@ -220,16 +243,24 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
                 where.Add("o.status = 'in-progress' and o.sla_state = 'breached'");
                 break;
             case SlaStateNames.AtRisk:
-                where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
+                // The horizon removes no at-risk order; it lets the watch-time index find the candidates. "is true" keeps the
+                // planner from intersecting them with the status index's every in-flight entry (slower than reading the rows).
+                where.Add($"{InFlightNotIndexed} and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
+                where.Add("o.sla_watch_at <= @at_risk_horizon");
+                command.Parameters.AddWithValue("at_risk_horizon", now + _atRiskHorizon);
                 break;
             case SlaStateNames.OnTrack:
-                where.Add("o.status = 'in-progress' and o.sla_state <> 'breached' and (o.sla_at_risk_at is null or o.sla_at_risk_at > @now)");
+                // An in-flight order that has not breached has a running clock, so it is watched: the watch-time index finds it.
+                where.Add($"{InFlightNotIndexed} and o.sla_state <> 'breached' and (o.sla_at_risk_at is null or o.sla_at_risk_at > @now)");
+                where.Add("o.sla_watch_at is not null");
                 break;
         }
 
         if (search.Step is { } step)
         {
-            where.Add("o.status = 'in-progress' and o.positions @> array[@step]");
+            // Beside at-risk or on-track the watch-time index finds the candidates; the status index would only add its every in-flight entry.
+            var inFlight = search.Sla is SlaStateNames.AtRisk or SlaStateNames.OnTrack ? InFlightNotIndexed : "o.status = 'in-progress'";
+            where.Add($"{inFlight} and o.positions @> array[@step]");
             command.Parameters.AddWithValue("step", step);
         }
 

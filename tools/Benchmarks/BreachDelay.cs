@@ -58,7 +58,7 @@ public static class BreachDelay
         var duePerSecond = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 300;
         var window = TimeSpan.FromSeconds(args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 45);
         var inWindow = (int)(duePerSecond * window.TotalSeconds);
-        var options = new SlaOptions { ExpiryPolicy = ExpiryPolicy.AlertOnly, AtRiskShare = AtRiskShare };
+        var options = new SlaOptions { ExpiryPolicy = ExpiryPolicy.AlertOnly };
         Console.WriteLine($"Breach detection: {orders:N0} in-flight orders, {inWindow:N0} of them due during a {window.TotalSeconds:0} s window ({duePerSecond}/s), " +
             $"SlaWatcher every {options.CheckInterval.TotalMilliseconds:0} ms (policy {options.ExpiryPolicy}), {Environment.ProcessorCount} cores");
 

@@ -13,7 +13,7 @@ using OrderFlow.Platform.Hosting;
 using OrderFlow.Platform.ReadModel;
 using OrderFlow.Testing;
 
-// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency | pages
+// Other benchmarks (docs/benchmarks.md): tools/benchmark.sh breach | catchup | latency | pages | discovered | search
 if (args is ["breach", .. var breachArgs])
 {
     await OrderFlow.Benchmarks.BreachDelay.RunAsync(breachArgs);
@@ -41,6 +41,12 @@ if (args is ["shot", .. var shotArgs])
 if (args is ["discovered", .. var discoveredArgs])
 {
     await OrderFlow.Benchmarks.DiscoveredFlowQuery.RunAsync(discoveredArgs);
+    return;
+}
+
+if (args is ["search", .. var searchArgs])
+{
+    await OrderFlow.Benchmarks.OrderSearchLatency.RunAsync(searchArgs);
     return;
 }
 

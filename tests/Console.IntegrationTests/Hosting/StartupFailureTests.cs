@@ -78,6 +78,21 @@ public sealed class StartupFailureTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task The_old_console_at_risk_share_is_refused_in_one_line_naming_the_one_setting()
+    {
+        var (exitCode, stderr) = await RunAsync("Console.Web", TestUsers.With(new()
+        {
+            ["ConnectionStrings__ReadModel"] = "Host=127.0.0.1",
+            ["Kafka__BootstrapServers"] = "127.0.0.1:9092",
+            ["Console__AtRiskShare"] = "0.7",
+        }));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("Console.Web cannot start: Console:AtRiskShare is no longer read: set Sla:AtRiskShare (Sla__AtRiskShare), the one setting Console.Ingest and Console.Web share.", line);
+    }
+
+    [Fact]
     public async Task Ingest_and_web_started_together_on_a_new_database_both_come_up()
     {
         using var kafka = new KafkaBroker();
