@@ -137,7 +137,7 @@ public static class OrderSearchLatency
     private static async Task ExplainAsync(NpgsqlDataSource dataSource)
     {
         var workflow = WorkflowFromFile();
-        var queries = new OrderQueries(dataSource, TimeProvider.System, workflow, Options.Create(new AtRiskOptions()));
+        var queries = new OrderQueries(dataSource, TimeProvider.System, new OrderFlow.Platform.Workflow.WorkflowCatalog(workflow), Options.Create(new AtRiskOptions()));
         await using var connection = await dataSource.OpenConnectionAsync();
         foreach (var (name, query) in Filters)
         {

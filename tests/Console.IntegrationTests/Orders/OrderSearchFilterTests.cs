@@ -93,7 +93,7 @@ public sealed class OrderSearchFilterTests(PostgresServer postgres) : IDisposabl
         foreach (var now in moments)
         {
             var clock = new FakeTimeProvider(now);
-            var queries = new OrderQueries(dataSource, clock, Workflow, Options.Create(new AtRiskOptions { AtRiskShare = Share }));
+            var queries = new OrderQueries(dataSource, clock, new OrderFlow.Platform.Workflow.WorkflowCatalog(Workflow), Options.Create(new AtRiskOptions { AtRiskShare = Share }));
             var cases = new (string Query, Func<string, bool> Expected)[]
             {
                 ("", _ => true),
