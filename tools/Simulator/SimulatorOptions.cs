@@ -35,7 +35,7 @@ public sealed class SimulatorOptions
     /// <summary>Share of payments that fail with "invalid payment details".</summary>
     public double PaymentFailureRate { get; set; } = 0.1;
 
-    /// <summary>The stock service stops reserving: orders pile up before shipping and breach their SLA.</summary>
+    /// <summary>The stock service consumes nothing, as if down: its group's lag grows, orders pile up at stock-reserved and breach their SLA.</summary>
     public bool StockStalled { get; set; }
 
     /// <summary>Extra processing time per record for the shipping service (lag grows when it exceeds the order rate).</summary>

@@ -21,6 +21,9 @@ public abstract class ConsumingService(IOptions<SimulatorOptions> options, TimeP
 
     protected abstract IReadOnlyList<string> Topics { get; }
 
+    /// <summary>A stalled service consumes nothing: its group keeps the offsets it committed, so its lag grows (a service that is down).</summary>
+    protected virtual bool Stalled => false;
+
     protected abstract Task HandleAsync(ConsumeResult<byte[]?, byte[]?> record, CancellationToken stoppingToken);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -28,6 +31,13 @@ public abstract class ConsumingService(IOptions<SimulatorOptions> options, TimeP
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
+        if (Stalled)
+        {
+            Logger.LogWarning("{Group} is stalled: it consumes nothing, so its lag grows", group);
+            await Task.Delay(Timeout.InfiniteTimeSpan, Clock, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
             BootstrapServers = Options.BootstrapServers,

@@ -1,12 +1,14 @@
 namespace OrderFlow.Simulator.Services;
 
-/// <summary>Reserves stock for placed orders (unless stalled) and releases it when the order expires or is cancelled.</summary>
+/// <summary>Reserves stock for placed orders and releases it when the order expires or is cancelled; stalled, it consumes nothing.</summary>
 public sealed class StockService(EventPublisher publisher, IOptions<SimulatorOptions> options, TimeProvider clock, ILogger<StockService> logger)
     : ReactingService(publisher, options, clock, logger, Group, Steps.OrderPlaced, Steps.OrderCompleted, Steps.OrderExpired, Steps.OrderCancelled)
 {
     public const string Group = "stock-service";
 
     private readonly RecentSet _reserved = new(Memory);
+
+    protected override bool Stalled => Options.StockStalled;
     private readonly RecentSet _ended = new(Memory);
 
     protected override async Task ReactAsync(OperationalEvent e, ConsumeResult<byte[]?, byte[]?> record, CancellationToken stoppingToken)
@@ -15,7 +17,7 @@ public sealed class StockService(EventPublisher publisher, IOptions<SimulatorOpt
         switch (e.Step)
         {
             case Steps.OrderPlaced:
-                if (Options.StockStalled || _ended.Contains(e.OrderId) || _reserved.Contains(e.OrderId))
+                if (_ended.Contains(e.OrderId) || _reserved.Contains(e.OrderId))
                 {
                     return;
                 }
