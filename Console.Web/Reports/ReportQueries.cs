@@ -108,24 +108,32 @@ public sealed class ReportQueries(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The payment-retry outreach funnel over orders whose payment was retried after an outreach in the range (events with an
-    /// <c>outreachCommandId</c> attribute): paid (a retry succeeded), failed again (every retry failed), then completed / expired.
+    /// The payment-retry outreach funnel over the orders an outreach was requested for in the range: by an operator from
+    /// this console (an accepted PaymentRetryOutreach in the audit trail) or by anyone whose request the payment service
+    /// answered (its retried payment carries the request's <c>outreachCommandId</c>). Paid: a retry succeeded; failed again:
+    /// retried and every retry failed; then completed / expired. A request not answered yet counts only as requested.
     /// </summary>
     public async Task<OutreachFunnel> OutreachAsync(ReportFilter filter, CancellationToken cancellationToken = default)
     {
         await using var command = Command(filter,
             """
-            with retried as (
+            with requested as (
+                select a.order_id from action_audit a
+                where a.action = 'PaymentRetryOutreach' and a.result = 'accepted' and a.order_id is not null and a.at >= $1 and a.at < $2
+                union
+                select e.order_id from order_events e
+                where e.attributes ? 'outreachCommandId' and e.occurred_at >= $1 and e.occurred_at < $2 and not ('duplicate' = any(e.flags))
+            ), retried as (
                 select e.order_id, bool_or(e.outcome = 'succeeded') as paid
                 from order_events e
-                where e.attributes ? 'outreachCommandId' and e.occurred_at >= $1 and e.occurred_at < $2 and not ('duplicate' = any(e.flags))
+                where e.order_id in (select order_id from requested) and e.attributes ? 'outreachCommandId' and not ('duplicate' = any(e.flags))
                 group by e.order_id
             ), filtered as (
-                select r.*, o.status from retried r join orders o using (order_id)
-                where $3::text is null or exists (select 1 from sla_breaches b where b.order_id = r.order_id and b.scope = $3)
+                select q.order_id, r.paid, o.status from requested q join orders o using (order_id) left join retried r using (order_id)
+                where $3::text is null or exists (select 1 from sla_breaches b where b.order_id = q.order_id and b.scope = $3)
             )
             select count(*), count(*) filter (where paid), count(*) filter (where status = 'completed'),
-                   count(*) filter (where not paid), count(*) filter (where status = 'expired')
+                   count(*) filter (where paid = false), count(*) filter (where status = 'expired')
             from filtered
             """).AsCommand(dataSource);
         await using var r = await command.ExecuteReaderAsync(cancellationToken);

@@ -116,6 +116,32 @@ public sealed class OperatorActionTests(PostgresServer postgres) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task An_outreach_requested_from_the_console_counts_in_the_funnel_before_the_payment_service_answers_and_once()
+    {
+        using var producer = _stack.Kafka.CreateProducer();
+        var now = DateTimeOffset.UtcNow;
+        await producer.PublishAsync([
+            Events.StepAt("ORD-FUNNEL", "order-placed", now),
+            new OrderFlow.Domain.Events.OperationalEvent(Guid.NewGuid(), "ORD-FUNNEL", "payment-authorized", "payment-service", OrderFlow.Domain.Events.StepOutcome.Failed, "card declined", now, 1, "{}"),
+        ]);
+        await Eventually.UntilAsync(() => _stack.ReadModel.CountAsync("select count(*) from orders where order_id = 'ORD-FUNNEL' and last_failure is not null"), n => n == 1, Timeout, "the failed payment projected");
+        using var agent = Client("SupportAgent");
+        var actionId = Guid.NewGuid();
+
+        // Sent twice (a double click): one request.
+        foreach (var _ in new[] { 1, 2 })
+        {
+            Assert.True((await agent.PostAsJsonAsync("/api/orders/ORD-FUNNEL/outreach", new { actionId, reason = "customer called", channel = "email" })).IsSuccessStatusCode);
+        }
+
+        using var business = Client("BusinessUser");
+        var funnel = await business.GetFromJsonAsync<JsonElement>("/api/reports/outreach");
+        Assert.Equal(1, funnel.GetProperty("requested").GetInt64());
+        Assert.Equal(0, funnel.GetProperty("paid").GetInt64());
+        Assert.Equal(0, funnel.GetProperty("failedAgain").GetInt64());
+    }
+
+    [Fact]
     public async Task The_ordering_guard_refuses_to_replay_a_later_dead_letter_of_an_order_before_an_earlier_one_unless_an_ops_lead_forces_it()
     {
         var first = await DeadLetterAsync("ORD-ORDER"u8.ToArray(), "{\"n\":1}"u8.ToArray(), []);
