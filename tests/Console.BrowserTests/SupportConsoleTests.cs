@@ -179,6 +179,43 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_layout_marks_the_open_page_navigates_in_the_same_circuit_and_switches_theme_and_time_zone()
+    {
+        var page = await console.NewPageAsync();
+        await console.OpenAsync(page, "/orders?status=in-flight");
+        var orders = page.Locator("nav a[href='/orders']");
+        var stuck = page.Locator("nav a[href='/stuck']");
+        await Assertions.Expect(orders).ToHaveAttributeAsync("aria-current", "page");
+        await Assertions.Expect(stuck).Not.ToHaveAttributeAsync("aria-current", "page");
+
+        // A marker in the window survives only a navigation inside the circuit (a full page load would drop it).
+        await page.EvaluateAsync("window.__sameDocument = true");
+        await stuck.ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(console.WebUrl + "/stuck");
+        await Assertions.Expect(stuck).ToHaveAttributeAsync("aria-current", "page");
+        await Assertions.Expect(orders).Not.ToHaveAttributeAsync("aria-current", "page");
+        Assert.True(await page.EvaluateAsync<bool>("window.__sameDocument === true"));
+
+        var background = () => page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
+        var light = await background();
+        await page.GetByTestId("theme-toggle").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("theme-toggle")).ToHaveAttributeAsync("title", "Light theme");
+        Assert.NotEqual(light, await background());
+        Assert.Contains(await page.Context.CookiesAsync([console.WebUrl]), c => c is { Name: "console-theme", Value: "dark" });
+
+        var zone = page.GetByTestId("time-zone-toggle");
+        await Assertions.Expect(zone).ToHaveTextAsync("UTC");
+        await zone.ClickAsync();
+        await Assertions.Expect(zone).ToHaveTextAsync("Local");
+        Assert.Contains(await page.Context.CookiesAsync([console.WebUrl]), c => c is { Name: "console-times", Value: "local" });
+
+        // Both choices are remembered: a new load paints dark with local times from the first response.
+        await console.OpenAsync(page, "/orders");
+        await Assertions.Expect(zone).ToHaveTextAsync("Local");
+        Assert.NotEqual(light, await background());
+    }
+
+    [Fact]
     public async Task Hostile_text_in_an_event_is_shown_as_text_not_run_as_markup()
     {
         var orderId = "ORD-XSS-" + Guid.NewGuid().ToString("N")[..6];

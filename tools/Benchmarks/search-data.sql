@@ -7,6 +7,12 @@
 --   4.5 % (45,000) stuck in flight: breached, every clock run out (sla_due_at/sla_watch_at null), a third waiting for shipped
 --   3 % with an open failure (half of them stuck, half expired/cancelled), 2 % flagged
 --   5 events per order; 11,000 dead letters, 9,000 on stuck orders, 2,000 on finished ones, spread over the 30 days
+-- psql variables (all optional): prefix (order id prefix, default ORD-), dlq (dead-letter topic, default payments-dlq),
+-- replace (default true: the three tables are emptied first). The open-pages benchmark adds the same million orders to a
+-- live read model beside the simulator's: -v prefix=BIG- -v dlq=bench-dlq -v replace=false (docs/benchmarks.md).
+\if :{?prefix} \else \set prefix ORD- \endif
+\if :{?dlq} \else \set dlq payments-dlq \endif
+\if :{?replace} \else \set replace true \endif
 set synchronous_commit = off;
 set maintenance_work_mem = '256MB';
 begin;
@@ -20,11 +26,13 @@ do $$ declare r record; begin
     for r in select indexname from saved_indexes loop execute format('drop index %I', r.indexname); end loop;
 end $$;
 
+\if :replace
 truncate orders, order_events, dead_letters;
+\endif
 
 create temp table gen as
 select i,
-       'ORD-' || lpad(i::text, 8, '0') as order_id,
+       :'prefix' || lpad(i::text, 8, '0') as order_id,
        now() - interval '30 days' + (interval '30 days' * i / 1000000.0) - interval '10 minutes' as seen,
        (i::bigint * 7919 % 1000)::int as k
 from generate_series(1, 1000000) i;
@@ -61,7 +69,7 @@ cross join lateral (values (0, 'order-placed', 'order-service'), (1, 'stock-rese
 -- Dead letters: 9,000 on stuck orders (every fifth), 2,000 on finished ones, spread over the 30 days.
 insert into dead_letters (dlq_topic, dlq_partition, dlq_offset, kafka_timestamp, key, value, headers, source_topic, source_partition,
                           source_offset, error_reason, failed_service, order_id, first_seen_at)
-select 'payments-dlq', d.i % 3, d.i, d.seen + interval '1 minute', convert_to(d.order_id, 'UTF8'), '{}'::bytea, '{}'::jsonb,
+select :'dlq', d.i % 3, d.i, d.seen + interval '1 minute', convert_to(d.order_id, 'UTF8'), '{}'::bytea, '{}'::jsonb,
        'order-ops', d.i % 6, d.i, 'timeout after ' || (d.i % 5000) || ' ms', 'payment-service', d.order_id, d.seen + interval '1 minute'
 from (
     (select i, order_id, seen from gen where k < 45 and i % 5 = 0)
