@@ -56,6 +56,63 @@ public sealed class SharedQueriesTests
     }
 
     [Fact]
+    public async Task A_slow_view_is_loaded_again_only_after_three_times_its_duration_and_the_caller_still_gets_a_load_after_its_change()
+    {
+        var shared = new SharedQueries(_changes, _clock);
+        var runs = 0;
+        Task<int> Slow(CancellationToken _)
+        {
+            runs++;
+            _clock.Advance(TimeSpan.FromMilliseconds(100)); // the query takes 100 ms
+            return Task.FromResult(runs);
+        }
+
+        Assert.Equal(1, await shared.GetAsync("flow", Slow, TimeSpan.FromSeconds(15)));
+        _changes.Publish(new ReadModelChange(1, 1, 0));
+        var afterChange = shared.GetAsync("flow", Slow, TimeSpan.FromSeconds(15));
+
+        // Started at 0 ms, took 100 ms: the next load may start at 300 ms, not before.
+        Assert.False(afterChange.IsCompleted);
+        _clock.Advance(TimeSpan.FromMilliseconds(199));
+        Assert.False(afterChange.IsCompleted);
+        Assert.Equal(1, runs);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(2, await afterChange);
+    }
+
+    [Fact]
+    public async Task A_change_during_a_running_load_waits_for_it_instead_of_running_the_query_twice_at_once()
+    {
+        var shared = new SharedQueries(_changes, _clock);
+        var running = 0;
+        var most = 0;
+        var runs = 0;
+        var release = new TaskCompletionSource();
+        async Task<int> Load(CancellationToken _)
+        {
+            most = Math.Max(most, Interlocked.Increment(ref running));
+            var run = Interlocked.Increment(ref runs);
+            if (run == 1)
+            {
+                await release.Task;
+            }
+
+            Interlocked.Decrement(ref running);
+            return run;
+        }
+
+        var first = shared.GetAsync("flow", Load, TimeSpan.FromSeconds(15));
+        _changes.Publish(new ReadModelChange(1, 1, 0));
+        var second = shared.GetAsync("flow", Load, TimeSpan.FromSeconds(15));
+        Assert.Equal(1, runs);
+
+        release.SetResult();
+        Assert.Equal(1, await first);
+        Assert.Equal(2, await second);
+        Assert.Equal(1, most);
+    }
+
+    [Fact]
     public async Task A_failed_load_is_not_kept()
     {
         var shared = new SharedQueries(_changes, _clock);
