@@ -7,7 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 web_url="${ORDERFLOW_WEB_URL:-http://127.0.0.1:5080}"
 ingest_url="${ORDERFLOW_INGEST_URL:-http://127.0.0.1:5081}"
-bin="bin/Debug/net10.0"
+export CONFIGURATION="${CONFIGURATION:-Debug}"   # CONFIGURATION=Release ./run.sh: Release builds (benchmarks against this stack)
+bin="bin/$CONFIGURATION/net10.0"
 
 bash tools/setup.sh
 

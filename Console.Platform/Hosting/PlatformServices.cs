@@ -40,6 +40,8 @@ public static class PlatformServices
                 .MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information)
+                // Four lines per outgoing request (Console.Web asks Console.Ingest's /health every 2 s): failures still show.
+                .MinimumLevel.Override("System.Net.Http.HttpClient", Serilog.Events.LogEventLevel.Warning)
                 // A failing command surfaces as an exception where it is handled; EF's own error line (for example the
                 // probe of a not-yet-created migrations table on a new database) only adds noise.
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", Serilog.Events.LogEventLevel.Fatal)

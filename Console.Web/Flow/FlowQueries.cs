@@ -166,10 +166,14 @@ public sealed class FlowQueries(NpgsqlDataSource dataSource, OrderFlow.Platform.
             where ingested_at > $1 and outcome = 'succeeded' and not (flags && array['duplicate', 'after-terminal']::text[])
             group by step
             """, withRecent: true);
+        // Step durations of the orders with a success applied in the hour: the view's rows for those orders only (an index
+        // lookup each), not the whole view (which unnests every completed order: 2.5 s at 1,000,000 orders, 55 ms this way).
         Add("""
             select step, percentile_cont(0.5) within group (order by duration_ms), percentile_cont(0.95) within group (order by duration_ms)
             from order_steps
-            where succeeded_at > $1 and duration_ms >= 0
+            where order_id = any((select array_agg(distinct order_id) from order_events
+                                  where ingested_at > $1 and outcome = 'succeeded' and not (flags && array['duplicate', 'after-terminal', 'unplanned-step']::text[]))::text[])
+              and succeeded_at > $1 and duration_ms >= 0
             group by step
             """);
         Add("""

@@ -22,6 +22,7 @@ public static class OpenPages
         var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 60;
         var paths = args.Length > 3 ? args[3].Split(',') : ["/orders", "/flow"];
         var gcdump = Environment.GetEnvironmentVariable("GCDUMP") ?? "dotnet-gcdump";
+        var perTab = int.Parse(Environment.GetEnvironmentVariable("PAGES_PER_TAB") ?? "1", CultureInfo.InvariantCulture);
         var webPid = ProcessInfo.Find("Console.Web", new Uri(web).Port);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(Browsers.Headless);
@@ -44,14 +45,30 @@ public static class OpenPages
             var signIn = await context.NewPageAsync();
             await Browsers.SignInAsync(signIn, web, "business", "business-demo");
             await signIn.CloseAsync();
-            var pages = new List<IPage>();
+            var pages = new List<IFrame>();
             var opening = Stopwatch.StartNew();
-            for (var i = 0; i < count; i++)
+            for (var i = 0; i < count; i += perTab)
             {
                 var page = await context.NewPageAsync();
-                await page.GotoAsync(web + paths[i % paths.Length]);
-                await page.WaitForSelectorAsync("[data-interactive=true]", new() { Timeout = 120_000 });
-                pages.Add(page);
+                if (perTab == 1)
+                {
+                    await page.GotoAsync(web + paths[i % paths.Length]);
+                    await page.WaitForSelectorAsync("[data-interactive=true]", new() { Timeout = 120_000 });
+                    pages.Add(page.MainFrame);
+                    continue;
+                }
+
+                // Several console pages as same-origin frames of one tab: each is its own document with its own circuit, but
+                // they share the tab's renderer process, so 200 circuits fit beside the servers on a small machine.
+                await page.GotoAsync(web + "/health");
+                var sources = Enumerable.Range(i, Math.Min(perTab, count - i)).Select(k => web + paths[k % paths.Length]).ToArray();
+                await page.EvaluateAsync(
+                    "sources => { document.body.innerHTML = ''; for (const s of sources) { const f = document.createElement('iframe'); f.src = s; f.width = 1280; f.height = 800; document.body.appendChild(f); } }",
+                    sources);
+                await page.WaitForFunctionAsync(
+                    "n => [...document.querySelectorAll('iframe')].filter(f => f.contentDocument?.querySelector('[data-interactive=true]')).length === n",
+                    sources.Length, new() { Timeout = 300_000, PollingInterval = 500 });
+                pages.AddRange(page.Frames.Where(f => f != page.MainFrame));
             }
 
             Console.WriteLine($"{count} pages open in {opening.Elapsed.TotalSeconds:F0} s");
@@ -78,7 +95,7 @@ public static class OpenPages
     }
 
     /// <summary>What the page's live indicator says ("Live · updated HH:mm:ss UTC"); a page without one never counts as updated.</summary>
-    private static async Task<string> LastUpdateAsync(IPage page)
+    private static async Task<string> LastUpdateAsync(IFrame page)
     {
         var indicator = page.Locator("[data-testid=live-indicator]");
         return await indicator.CountAsync() == 0 ? Guid.NewGuid().ToString() : await indicator.First.TextContentAsync() ?? "";

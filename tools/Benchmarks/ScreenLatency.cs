@@ -45,8 +45,9 @@ public static class ScreenLatency
 
         var flow = await signedIn.NewPageAsync();
         await flow.GotoAsync($"{web}/flow");
-        await flow.WaitForSelectorAsync("[data-testid=tile-quarantined]", new() { Timeout = 60_000 });
-        await Observe(flow, "document.querySelector('[data-testid=tile-quarantined] .tile-value').textContent");
+        // Observed once the circuit is up (the prerendered tiles are replaced then); absent for a moment while re-rendering.
+        await flow.WaitForSelectorAsync("[data-interactive=true] [data-testid=tile-quarantined]", new() { Timeout = 60_000 });
+        await Observe(flow, "document.querySelector('[data-testid=tile-quarantined] .tile-value')?.textContent");
         var dashboard = await ProbeAsync(flow, probes, i => PublishAsync(producer,
             Stamped(new Message<string, byte[]> { Key = "LAT-POISON", Value = "not an event "u8.ToArray() })));
         Report("flow dashboard", dashboard);
@@ -93,10 +94,11 @@ public static class ScreenLatency
 
     private static Task Observe(IPage page, string probe) => page.EvaluateAsync($$"""
         () => {
-            const read = () => String({{probe}});
+            const read = () => { const v = {{probe}}; return v == null ? null : String(v); };
             window.__seen = [];
             let last = read();
-            new MutationObserver(() => { const now = read(); if (now !== last) { last = now; window.__seen.push([Date.now(), now]); } })
+            // An element missing for a moment (re-rendered) is not a change.
+            new MutationObserver(() => { const now = read(); if (now !== null && now !== last) { last = now; window.__seen.push([Date.now(), now]); } })
                 .observe(document.body, { subtree: true, childList: true, characterData: true });
         }
         """);
