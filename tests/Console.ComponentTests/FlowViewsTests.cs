@@ -59,6 +59,34 @@ public sealed class FlowViewsTests : ComponentTest
     }
 
     [Fact]
+    public void While_the_last_hour_loads_the_view_shows_the_current_counts_and_says_what_is_still_loading()
+    {
+        var graph = OrderPath.Build(WorkflowDefinition.Default, [], "", T0, 0.8).Steps;
+        var summary = new FlowSummary(T0, 5, [new StepLoad("payment-authorized", 5, 1, 2)], [], [], [], 3, 4, HourPending: true);
+
+        var cut = Render<FlowView>(p => p.Add(v => v.Summary, summary).Add(v => v.GraphSteps, graph));
+
+        Assert.Contains("Loading the last hour's counts", cut.Find("[data-testid=flow-hour-pending]").TextContent);
+        Assert.Equal("…", cut.Find("[data-testid=tile-throughput] .tile-value").TextContent);
+        var row = cut.Find("[data-testid=flow-step][data-step=payment-authorized]");
+        Assert.Equal("5", row.QuerySelector("[data-testid=flow-waiting]")!.TextContent);
+        Assert.Equal("…", row.QuerySelector("[data-testid=flow-rate]")!.TextContent);
+        Assert.Equal(["Loading the last hour…", "Loading the last hour…"], cut.FindAll("[data-testid=chart-empty]").Skip(1).Select(e => e.TextContent));
+    }
+
+    [Fact]
+    public void A_loaded_hour_shows_no_loading_notice()
+    {
+        var graph = OrderPath.Build(WorkflowDefinition.Default, [], "", T0, 0.8).Steps;
+        var summary = new FlowSummary(T0, 0, [], [], [], [], 0, 0);
+
+        var cut = Render<FlowView>(p => p.Add(v => v.Summary, summary).Add(v => v.GraphSteps, graph));
+
+        Assert.Empty(cut.FindAll("[data-testid=flow-hour-pending]"));
+        Assert.Equal(["No data yet", "No data yet"], cut.FindAll("[data-testid=chart-empty]").Skip(1).Select(e => e.TextContent));
+    }
+
+    [Fact]
     public void The_lag_view_tells_the_impact_in_words_and_marks_breaches()
     {
         var impact = LagImpactEstimate.Estimate(100, 0, [T0.AddMinutes(-1), T0.AddMinutes(2), T0.AddMinutes(20)], T0, LagImpactEstimate.DefaultHorizon);
