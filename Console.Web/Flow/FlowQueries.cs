@@ -63,16 +63,25 @@ public sealed class FlowQueries(NpgsqlDataSource dataSource, OrderFlow.Platform.
         var hour = HourAsync(now);
         var (steps, deadLetters, quarantined) = await NowAsync(now, cancellationToken);
         Record(now, steps);
+        var (pace, minutes, pending) = await FirstHourAtMostAsync(hour, cancellationToken);
+        return new FlowSummary(now, steps.Sum(s => s.Waiting), steps, pace, minutes, _history.ToArray(), deadLetters, quarantined, pending);
+    }
+
+    /// <summary>
+    /// Only the first hour reading is ever awaited, and not for long: after a busy hour it reads millions of events (29 s
+    /// after an hour at 29,000 events/s), and the "now" numbers should not wait for it.
+    /// </summary>
+    private async Task<(IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>, bool Pending)> FirstHourAtMostAsync(
+        Task<(IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)> hour, CancellationToken cancellationToken)
+    {
         try
         {
-            // Only the first reading is ever awaited, and not for long: after a busy hour it reads millions of events
-            // (29 s after an hour at 29,000 events/s), and the "now" numbers should not wait for it.
             var (pace, minutes) = await hour.WaitAsync(FirstHourWait, clock, cancellationToken);
-            return new FlowSummary(now, steps.Sum(s => s.Waiting), steps, pace, minutes, _history.ToArray(), deadLetters, quarantined);
+            return (pace, minutes, false);
         }
         catch (TimeoutException)
         {
-            return new FlowSummary(now, steps.Sum(s => s.Waiting), steps, [], [], _history.ToArray(), deadLetters, quarantined, HourPending: true);
+            return ([], [], true);
         }
     }
 

@@ -89,11 +89,11 @@ public static class OpenPages
                 $"Console.Web connections to PostgreSQL {connections}; pages that updated in the window {live} of {count}; " +
                 $"Console.Web heap after full GC {heapBefore / 1048576.0:F1} → {heapOpen / 1048576.0:F1} MB, {(heapOpen - heapBefore) / 1024.0 / Math.Max(count, 1):F0} KB per page; " +
                 $"Console.Web RSS {ProcessInfo.Rss(webPid) / 1048576.0:F0} MB"));
-            foreach (var (page, _) in pages.Zip(shownBefore.Zip(shownAfter)).Where(p => p.Second.First == p.Second.Second).Take(10))
+            foreach (var i in Enumerable.Range(0, pages.Count).Where(i => shownBefore[i] == shownAfter[i]).Take(10))
             {
                 // A page with nothing new to show and a page whose circuit is gone look alike above; Blazor's reconnect UI tells them apart.
-                var reconnect = await page.EvaluateAsync<string>("() => document.querySelector('[id^=components-reconnect]')?.className || 'none shown'");
-                Console.WriteLine($"  not updated: {page.Url} (reconnect UI: {reconnect}; indicator: {shownAfter[pages.IndexOf(page)]})");
+                var reconnect = await pages[i].EvaluateAsync<string>("() => document.querySelector('[id^=components-reconnect]')?.className || 'none shown'");
+                Console.WriteLine($"  not updated: {pages[i].Url} (reconnect UI: {reconnect}; indicator: {shownAfter[i]})");
             }
 
             await context.CloseAsync();
