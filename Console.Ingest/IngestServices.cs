@@ -1,4 +1,5 @@
 using OrderFlow.Ingest.DeadLetters;
+using OrderFlow.Ingest.Flow;
 using OrderFlow.Ingest.Lag;
 using OrderFlow.Ingest.Outbox;
 using OrderFlow.Ingest.Projection;
@@ -30,6 +31,8 @@ public static class IngestServices
         builder.Services.AddHostedService<DeadLetterConsumer>();
         builder.AddValidatedOptions<LagOptions>(LagOptions.Section);
         builder.Services.AddHostedService<ConsumerLagSampler>();
+        builder.Services.AddSingleton<FlowStepCountsFold>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FlowStepCountsFold>());
         return builder;
     }
 }

@@ -36,7 +36,8 @@ public sealed record FlowSummary(
 /// counts, step percentiles) at most every <see cref="HourRefresh"/>, as it reads the hour's events. The in-flight chart
 /// is kept in memory from the readings (one point per <see cref="HistoryStep"/>), so it starts empty when Console.Web starts.
 /// </summary>
-public sealed class FlowQueries(NpgsqlDataSource dataSource, OrderFlow.Platform.Workflow.WorkflowCatalog workflow, TimeProvider clock)
+public sealed class FlowQueries(
+    NpgsqlDataSource dataSource, OrderFlow.Platform.Workflow.WorkflowCatalog workflow, Microsoft.Extensions.Options.IOptions<OrderFlow.Platform.Workflow.AtRiskOptions> atRisk, TimeProvider clock)
 {
     public static readonly TimeSpan HourRefresh = TimeSpan.FromSeconds(5);
 
@@ -132,16 +133,26 @@ public sealed class FlowQueries(NpgsqlDataSource dataSource, OrderFlow.Platform.
     private async Task<(IReadOnlyList<StepLoad>, long, long)> NowAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var batch = dataSource.CreateBatch();
+        // The counts kept as orders change (flow_step_counts, decision 0024), and the at-risk orders read against the clock
+        // (decision 0011) from the candidates the watch-time index finds, as the order search does (decision 0023). One
+        // statement, so one snapshot.
         var perStep = new NpgsqlBatchCommand(
             """
-            select p, count(*),
-                   count(*) filter (where o.sla_state <> 'breached' and o.sla_at_risk_at <= $1),
-                   count(*) filter (where o.sla_state = 'breached')
-            from orders o, unnest(o.positions) p
-            where o.status = 'in-progress'
-            group by p
+            with counted as (
+                select step, sum(waiting) as waiting, sum(breached) as breached
+                from flow_step_counts
+                group by step),
+            at_risk as (
+                select p as step, count(*) as at_risk
+                from orders o, unnest(o.positions) p
+                where o.sla_watch_at <= $2 and (o.status = 'in-progress') is true and o.sla_state <> 'breached' and o.sla_at_risk_at <= $1
+                group by p)
+            select c.step, c.waiting::bigint, coalesce(r.at_risk, 0), c.breached::bigint
+            from counted c left join at_risk r on r.step = c.step
+            where c.waiting <> 0
             """);
         perStep.Parameters.Add(new NpgsqlParameter { Value = now });
+        perStep.Parameters.Add(new NpgsqlParameter { Value = now + atRisk.Value.Horizon(workflow.Versions) });
         batch.BatchCommands.Add(perStep);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("select (select count(*) from dead_letters where status = 'new'), (select count(*) from quarantined_records)"));
         await using var r = await batch.ExecuteReaderAsync(cancellationToken);

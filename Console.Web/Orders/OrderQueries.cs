@@ -89,16 +89,6 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
             where o.status = 'in-progress' and d.order_id = o.order_id and d.status in ('new', 'skipped') order by d.first_seen_at desc limit 1) dl on true
         """;
 
-    /// <summary>
-    /// An order at risk has a clock whose at-risk moment has passed; that clock's deadline comes at most
-    /// (1 − share) × its allowance later, and the watch time is never later than any running deadline (decision 0013). So
-    /// every at-risk order has sla_watch_at ≤ now + this horizon, which the SLA watcher's index finds (decision 0023). The
-    /// second added covers the rounding of stored times (ticks to microseconds). The longest allowance of every workflow
-    /// version: an in-flight order runs by the version in force when it was placed (decision 0022).
-    /// </summary>
-    private TimeSpan AtRiskHorizon =>
-        ((1 - atRisk.Value.AtRiskShare) * workflow.Versions.All.SelectMany(v => v.Definition.Steps.Select(s => s.Sla).Append(v.Definition.EndToEndSla)).Max()) + TimeSpan.FromSeconds(1);
-
     public async Task<OrderResults> SearchAsync(OrderSearch search, string? after, int take, CancellationToken cancellationToken = default)
     {
         take = Math.Clamp(take, 1, MaxPageSize);
@@ -248,7 +238,7 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
                 // planner from intersecting them with the status index's every in-flight entry (slower than reading the rows).
                 where.Add($"{InFlightNotIndexed} and o.sla_state <> 'breached' and o.sla_at_risk_at <= @now");
                 where.Add("o.sla_watch_at <= @at_risk_horizon");
-                command.Parameters.AddWithValue("at_risk_horizon", now + AtRiskHorizon);
+                command.Parameters.AddWithValue("at_risk_horizon", now + atRisk.Value.Horizon(workflow.Versions));
                 break;
             case SlaStateNames.OnTrack:
                 // An in-flight order that has not breached has a running clock, so it is watched: the watch-time index finds it.
