@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using OrderFlow.Ingest;
 using OrderFlow.Platform.Hosting;
@@ -66,6 +67,16 @@ public sealed class IngestHost : IAsyncDisposable
 /// <summary>Small parameterized reads of the read model for assertions.</summary>
 public sealed class ReadModel(string connectionString)
 {
+    /// <summary>The read model's migrations applied, as the apps apply them at start.</summary>
+    public static async Task MigrateAsync(string connectionString)
+    {
+        await using var context = new OrderFlow.Platform.ReadModel.ReadModelDb(
+            new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<OrderFlow.Platform.ReadModel.ReadModelDb>()
+                .UseNpgsql(connectionString)
+                .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
+        await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.MigrateAsync(context.Database);
+    }
+
     /// <summary>Every stored order as the projection reads it back: its stored events folded again, in the order they were written.</summary>
     public async Task<Dictionary<string, OrderFlow.Domain.Orders.OrderState>> StoredStatesAsync(IEnumerable<string>? orderIds = null)
     {

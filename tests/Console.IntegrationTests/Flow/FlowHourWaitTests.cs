@@ -1,9 +1,7 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using OrderFlow.Domain.Workflow;
-using OrderFlow.Platform.ReadModel;
 using OrderFlow.Platform.Workflow;
 using OrderFlow.Testing;
 using OrderFlow.Web.Flow;
@@ -22,11 +20,7 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
     public async Task A_first_hour_reading_still_running_is_waited_for_once_and_later_summaries_do_not_wait()
     {
         var db = await postgres.CreateDatabaseAsync();
-        await using (var context = new ReadModelDb(new DbContextOptionsBuilder<ReadModelDb>().UseNpgsql(db)
-            .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options))
-        {
-            await context.Database.MigrateAsync();
-        }
+        await ReadModel.MigrateAsync(db);
 
         await using var dataSource = NpgsqlDataSource.Create(db);
         await using var holder = await dataSource.OpenConnectionAsync();

@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -97,11 +96,7 @@ public sealed class FlowStepCountsTests(PostgresServer postgres) : IDisposable
     public async Task Counts_of_connections_that_ended_are_folded_into_one_row_per_step_and_the_sums_stay()
     {
         var db = await postgres.CreateDatabaseAsync();
-        await using (var context = new OrderFlow.Platform.ReadModel.ReadModelDb(new DbContextOptionsBuilder<OrderFlow.Platform.ReadModel.ReadModelDb>()
-            .UseNpgsql(db).ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options))
-        {
-            await context.Database.MigrateAsync();
-        }
+        await ReadModel.MigrateAsync(db);
 
         await using var dataSource = NpgsqlDataSource.Create(db);
         // Three writers on their own connections, each closed afterwards (pooling off: the backend ends).
