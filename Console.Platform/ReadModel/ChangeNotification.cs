@@ -20,8 +20,14 @@ public sealed record ChangeNotification
     /// <summary>Orders whose row changed (by the projection, or by the SLA watcher).</summary>
     public int Orders { get; init; }
 
-    /// <summary>Ids of the changed orders; fewer than <see cref="Orders"/> when they did not all fit (then assume any order).</summary>
+    /// <summary>Ids of the changed orders; fewer than <see cref="Orders"/> when they did not all fit (then see <see cref="OrderFilter"/>).</summary>
     public IReadOnlyList<string> OrderIds { get; init; } = [];
+
+    /// <summary>
+    /// When the ids did not all fit: every changed order in a Bloom filter (<see cref="OrderIdFilter"/>), sent instead of
+    /// them. Null when all ids fit, or from a writer that did not send one (then any order may have changed).
+    /// </summary>
+    public OrderIdFilter? OrderFilter { get; init; }
 
     /// <summary>Records quarantined (unreadable, or refused by PostgreSQL).</summary>
     public int Quarantined { get; init; }
@@ -47,6 +53,10 @@ public sealed record ChangeNotification
     /// <summary>Every changed order is named in <see cref="OrderIds"/>.</summary>
     public bool AllOrderIds => OrderIds.Count == Orders;
 
+    /// <summary>Whether this order may have changed: named, or in the filter, or nothing says it did not.</summary>
+    public bool MayConcernOrder(string orderId) =>
+        Orders > 0 && (AllOrderIds ? OrderIds.Contains(orderId) : OrderFilter?.MightContain(orderId) ?? true);
+
     public static ChangeNotification Anything { get; } = new() { Unknown = true };
 
     public static string Channel => ReadModelDb.ChangesChannel;
@@ -67,7 +77,11 @@ public sealed record ChangeNotification
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public string ToPayload()
+    /// <summary>The ids while they all fit under <see cref="MaxPayloadBytes"/>; otherwise none of them and every one in <see cref="OrderFilter"/>.</summary>
+    public string ToPayload() => Write(OrderIds, null) ?? Write([], OrderIdFilter.Of(OrderIds))!;
+
+    /// <summary>Null when the ids do not all fit.</summary>
+    private string? Write(IReadOnlyList<string> orderIds, OrderIdFilter? filter)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -81,13 +95,18 @@ public sealed record ChangeNotification
             w.WriteNumber("lag", Lag);
             w.WriteNumber("actions", Actions);
             w.WriteNumber("workflow", Workflow);
+            if (filter is not null)
+            {
+                w.WriteString("orderFilter", filter.ToBase64());
+            }
+
             w.WriteStartArray("orderIds");
-            foreach (var id in OrderIds)
+            foreach (var id in orderIds)
             {
                 // The worst case of an id escaped, plus the closing brackets: stop before the payload could not be sent.
                 if (w.BytesCommitted + w.BytesPending + (Encoding.UTF8.GetMaxByteCount(id.Length) * 6) + 8 > MaxPayloadBytes)
                 {
-                    break;
+                    return null;
                 }
 
                 w.WriteStringValue(id);
@@ -120,6 +139,9 @@ public sealed record ChangeNotification
                 Events = Count(root, "events"),
                 Orders = Count(root, "orders"),
                 OrderIds = ids,
+                OrderFilter = root.TryGetProperty("orderFilter", out var filter) && filter.ValueKind == JsonValueKind.String
+                    ? OrderIdFilter.FromBase64(filter.GetString()!)
+                    : null,
                 Quarantined = Count(root, "quarantined"),
                 DeadLetters = Count(root, "deadLetters"),
                 Sla = Count(root, "sla"),

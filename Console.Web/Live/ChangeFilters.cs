@@ -8,9 +8,9 @@ public static class ChangeFilters
     /// <summary>Order lists (search, stuck): any order changed, or a dead letter arrived (it names why an order stopped).</summary>
     public static bool Orders(ChangeNotification n) => n.Orders > 0 || n.Events > 0 || n.Sla > 0 || n.DeadLetters > 0;
 
-    /// <summary>One order's page: that order changed (or the ids did not all fit), or a dead letter or quarantined record arrived.</summary>
+    /// <summary>One order's page: that order may have changed (named, or in the filter of a large write), or a dead letter or quarantined record arrived.</summary>
     public static Func<ChangeNotification, bool> Order(string orderId) =>
-        n => n.DeadLetters > 0 || n.Quarantined > 0 || (n.Orders > 0 && (!n.AllOrderIds || n.OrderIds.Contains(orderId)));
+        n => n.DeadLetters > 0 || n.Quarantined > 0 || n.MayConcernOrder(orderId);
 
     public static bool DeadLetters(ChangeNotification n) => n.DeadLetters > 0 || n.Actions > 0;
 

@@ -21,7 +21,7 @@ public class ChangeNotificationTests
     }
 
     [Fact]
-    public void Order_ids_that_do_not_fit_a_notify_payload_are_left_out_and_said_to_be()
+    public void Order_ids_that_do_not_fit_a_notify_payload_travel_as_a_filter_that_names_every_one_of_them()
     {
         var ids = Enumerable.Range(0, 2000).Select(i => $"ORD-{i:D10}-{new string('x', 40)}").ToList();
 
@@ -30,9 +30,39 @@ public class ChangeNotificationTests
 
         Assert.True(Encoding.UTF8.GetByteCount(payload) < 8000);
         Assert.Equal(2000, read.Orders);
-        Assert.NotEmpty(read.OrderIds);
         Assert.False(read.AllOrderIds);
-        Assert.Equal(ids.Take(read.OrderIds.Count), read.OrderIds);
+        Assert.NotNull(read.OrderFilter);
+        Assert.All(ids, id => Assert.True(read.MayConcernOrder(id), id));
+    }
+
+    [Fact]
+    public void The_filter_of_a_large_write_leaves_almost_every_other_order_page_quiet()
+    {
+        var ids = Enumerable.Range(0, 2000).Select(i => $"ORD-{i:D6}").ToList();
+        var read = ChangeNotification.Parse(new ChangeNotification { Orders = ids.Count, OrderIds = ids }.ToPayload());
+
+        var others = Enumerable.Range(1_000_000, 20_000).Select(i => $"ORD-{i:D7}").ToList();
+        var falseAlarms = others.Count(read.MayConcernOrder);
+
+        // 3 probes into 32,768 bits with 2,000 ids: ~0.5 % expected; 1 % would mean a broken hash.
+        Assert.InRange(falseAlarms, 0, others.Count / 100);
+        Assert.All(ids, id => Assert.True(read.MayConcernOrder(id), id));
+    }
+
+    [Fact]
+    public void Without_ids_or_a_readable_filter_any_order_may_have_changed_and_without_orders_none()
+    {
+        var noFilter = ChangeNotification.Parse("""{"events":9,"orders":3,"orderIds":["ORD-1"]}""");
+        var badFilter = ChangeNotification.Parse("""{"events":9,"orders":3,"orderIds":[],"orderFilter":"not base64!"}""");
+        var named = ChangeNotification.Parse(new ChangeNotification { Orders = 1, OrderIds = ["ORD-1"] }.ToPayload());
+        var noOrders = ChangeNotification.Parse(new ChangeNotification { DeadLetters = 2 }.ToPayload());
+
+        Assert.True(noFilter.MayConcernOrder("ORD-2"));
+        Assert.Null(badFilter.OrderFilter);
+        Assert.True(badFilter.MayConcernOrder("ORD-2"));
+        Assert.True(named.MayConcernOrder("ORD-1"));
+        Assert.False(named.MayConcernOrder("ORD-2"));
+        Assert.False(noOrders.MayConcernOrder("ORD-1"));
     }
 
     [Theory]
