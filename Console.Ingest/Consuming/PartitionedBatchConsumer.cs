@@ -21,7 +21,8 @@ public sealed record BatchConsumerSettings(
     bool MissingTopicsAllowed = false);
 
 /// <summary>
-/// Consumes topics in batches and writes them exactly once (decision 0006): collect records for up to MaxBatchWait, hand
+/// Consumes topics in batches and writes them exactly once (decision 0006): collect records for up to MaxBatchWait and
+/// for as long as the lanes they go to are busy writing (decision 0025), hand
 /// each lane the records of its partitions through a bounded channel (consuming the next batch overlaps writing this one,
 /// and every partition keeps its order), store the offsets in Kafka after PostgreSQL committed them (only lag tools read
 /// those: positions come from PostgreSQL), retry transient faults, quarantine what PostgreSQL refuses, re-read from the
@@ -41,6 +42,9 @@ public sealed class PartitionedBatchConsumer<TBatch>(
 {
     /// <summary>How long the consume loop waits for a first record before it looks at requests from the lanes again.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>While every lane a batch feeds is busy: how long one wait for the next record lasts before the lanes are looked at again.</summary>
+    private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Runs on a thread of its own until stopped; a failure with nowhere to go stops the worker (exit code 3).</summary>
     public Task RunAsync(CancellationToken stoppingToken) =>
@@ -195,24 +199,41 @@ public sealed class PartitionedBatchConsumer<TBatch>(
 
             var started = Stopwatch.GetTimestamp();
             var records = new List<ConsumeResult<byte[]?, byte[]?>>(collect) { first };
+            var waiting = new bool[lanes.Length];
+            waiting[LaneOf(first.TopicPartition, lanes.Length)] = true;
             var collecting = clock.GetTimestamp();
             while (records.Count < collect)
             {
+                // Natural batching (decision 0025): take what has arrived; past MaxBatchWait, go on collecting only while
+                // every lane this batch feeds is still busy (its records could not be written sooner anyway), so a batch
+                // grows with the load instead of queueing behind the one being written, and adds no delay when idle.
                 var remaining = settings.MaxBatchWait - clock.GetElapsedTime(collecting);
-                var next = Consume(consumer, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+                var busy = remaining <= TimeSpan.Zero && AllBusy(lanes, waiting);
+                var next = Consume(consumer, busy ? BusyPoll : remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
                 if (rebalanced.Count > 0)
                 {
                     // Records collected before a partition was revoked or assigned anew are not ours to write.
                     records.RemoveAll(r => rebalanced.Contains(r.TopicPartition));
                     rebalanced.Clear();
+                    Array.Clear(waiting);
+                    foreach (var r in records)
+                    {
+                        waiting[LaneOf(r.TopicPartition, lanes.Length)] = true;
+                    }
                 }
 
                 if (next is null || next.IsPartitionEOF)
                 {
+                    if (busy && records.Count > 0 && !cancellationToken.IsCancellationRequested)
+                    {
+                        continue;
+                    }
+
                     break;
                 }
 
                 records.Add(next);
+                waiting[LaneOf(next.TopicPartition, lanes.Length)] = true;
             }
 
             metrics?.Phase("consume", started);
@@ -229,6 +250,25 @@ public sealed class PartitionedBatchConsumer<TBatch>(
                 }
             }
         }
+    }
+
+    /// <summary>True while every lane that records are collected for is writing or has a batch queued.</summary>
+    private static bool AllBusy(Lane[] lanes, bool[] waiting)
+    {
+        var any = false;
+        for (var i = 0; i < lanes.Length; i++)
+        {
+            if (waiting[i])
+            {
+                any = true;
+                if (Volatile.Read(ref lanes[i].Busy) == 0 && lanes[i].Work.Reader.Count == 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return any;
     }
 
     private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout)
@@ -266,10 +306,18 @@ public sealed class PartitionedBatchConsumer<TBatch>(
                     break;
                 case WriteBatch write:
                     metrics?.Phase("idle", idle);
-                    if (!await WriteAsync(writer, consumer, write.Batch, cancellationToken))
+                    Volatile.Write(ref lane.Busy, 1);
+                    try
                     {
-                        discarding = true;
-                        Interlocked.Exchange(ref lane.ReseekRequested, 1);
+                        if (!await WriteAsync(writer, consumer, write.Batch, cancellationToken))
+                        {
+                            discarding = true;
+                            Interlocked.Exchange(ref lane.ReseekRequested, 1);
+                        }
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref lane.Busy, 0);
                     }
 
                     idle = Stopwatch.GetTimestamp();
@@ -364,6 +412,9 @@ public sealed class PartitionedBatchConsumer<TBatch>(
 
         /// <summary>Set by the lane after it dropped a batch of a lost partition; the consume loop then re-seeks its partitions.</summary>
         public int ReseekRequested;
+
+        /// <summary>1 while the lane writes a batch: the consume loop keeps collecting for it meanwhile.</summary>
+        public int Busy;
     }
 
     private abstract record Work;

@@ -10,9 +10,13 @@ public sealed class ProjectionOptions
     [Range(1, 50_000)]
     public int MaxBatchSize { get; set; } = 2000;
 
-    /// <summary>Longest time a partial batch waits for more records before it is written.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
-    public TimeSpan MaxBatchWait { get; set; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// Longest time a partial batch waits for more records while its writer is free (what has already arrived always joins).
+    /// 0: none — while a writer is busy its next batch grows anyway (natural batching, decision 0025), so waiting would
+    /// only delay the first change after a quiet spell.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan MaxBatchWait { get; set; } = TimeSpan.Zero;
 
     /// <summary>
     /// In-flight orders whose folded state the projection keeps in memory between batches (least recently written
