@@ -19,33 +19,36 @@ public static class LagImpactEstimate
     /// An order breaches within the horizon when its deadline falls inside the horizon and before it is reached.
     /// Orders already past their deadline are counted apart. No drain while behind: every deadline inside the horizon breaches.
     /// </summary>
-    public static LagImpact Estimate(long messagesBehind, double drainPerSecond, IReadOnlyCollection<DateTimeOffset> waitingDueAt, DateTimeOffset now, TimeSpan horizon)
+    public static LagImpact Estimate(long messagesBehind, double drainPerSecond, IReadOnlyCollection<DateTimeOffset> waitingDueAt, DateTimeOffset now, TimeSpan horizon) =>
+        Estimate(messagesBehind, drainPerSecond, waitingDueAt.Count, waitingDueAt.Where(due => due <= now + horizon).ToList(), now, horizon);
+
+    /// <summary>
+    /// The same estimate from how many orders wait (<paramref name="waiting"/>) and the deadlines of those due by the
+    /// horizon's end (<paramref name="dueByHorizon"/>; later ones may be in it too and are ignored): only those can breach
+    /// within the horizon or have breached, so the reader need not fetch every waiting order's deadline.
+    /// </summary>
+    public static LagImpact Estimate(long messagesBehind, double drainPerSecond, int waiting, IReadOnlyCollection<DateTimeOffset> dueByHorizon, DateTimeOffset now, TimeSpan horizon)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(messagesBehind);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(horizon, TimeSpan.Zero);
         var drain = double.IsFinite(drainPerSecond) ? Math.Max(0, drainPerSecond) : 0;
         TimeSpan? timeToDrain = messagesBehind == 0 ? TimeSpan.Zero
             : drain > 0 ? TimeSpan.FromSeconds(Math.Min(messagesBehind / drain, TimeSpan.MaxValue.TotalSeconds / 2)) : null;
-        var pending = waitingDueAt.Where(due => due > now).Order().ToArray();
-        var alreadyBreached = waitingDueAt.Count - pending.Length;
         var end = now + horizon;
+        var alreadyBreached = dueByHorizon.Count(due => due <= now);
+        var pending = Math.Max(waiting - alreadyBreached, 0);
+        var soon = dueByHorizon.Where(due => due > now && due <= end).Order().ToArray();
         var breaching = 0;
-        for (var i = 0; i < pending.Length; i++)
+        for (var i = 0; i < soon.Length; i++)
         {
-            var due = pending[i];
-            if (due > end)
-            {
-                break;
-            }
-
-            var reachedAfter = timeToDrain is { } drainTime ? drainTime * ((i + 1) / (double)pending.Length) : TimeSpan.MaxValue;
-            if (reachedAfter == TimeSpan.MaxValue || now + reachedAfter > due)
+            var reachedAfter = timeToDrain is { } drainTime ? drainTime * ((i + 1) / (double)Math.Max(pending, soon.Length)) : TimeSpan.MaxValue;
+            if (reachedAfter == TimeSpan.MaxValue || now + reachedAfter > soon[i])
             {
                 breaching++;
             }
         }
 
-        return new LagImpact(waitingDueAt.Count, alreadyBreached, breaching, timeToDrain, horizon);
+        return new LagImpact(Math.Max(waiting, alreadyBreached + soon.Length), alreadyBreached, breaching, timeToDrain, horizon);
     }
 
     /// <summary>Messages drained per second over the window: committed-offset progress of all partitions (oldest first per partition), rewinds ignored.</summary>

@@ -49,6 +49,23 @@ public sealed class LagImpactTests
     }
 
     [Fact]
+    public void Only_the_deadlines_due_by_the_horizon_and_how_many_wait_are_needed()
+    {
+        // 1,000 waiting: 2 past their deadline, 2 due within the horizon, 996 due later (never read by LagQueries).
+        // 200 behind at 1/s: the earliest pending order is reached after 200/998 s, the second after 400/998 s.
+        var soon = new[] { Now.AddSeconds(-5), Now.AddSeconds(-1), Now.AddMilliseconds(100), Now.AddSeconds(1) };
+        var later = Enumerable.Range(1, 996).Select(i => Now.AddHours(1).AddSeconds(i));
+
+        var fromFew = LagImpactEstimate.Estimate(200, 1, 1000, soon, Now, Ten);
+        var fromAll = LagImpactEstimate.Estimate(200, 1, [.. soon, .. later], Now, Ten);
+
+        Assert.Equal(fromAll, fromFew);
+        Assert.Equal(1000, fromFew.Waiting);
+        Assert.Equal(2, fromFew.AlreadyBreached);
+        Assert.Equal(1, fromFew.BreachWithinHorizon); // due in 0.1 s, reached in 0.2 s; due in 1 s, reached in 0.4 s
+    }
+
+    [Fact]
     public void A_faster_drain_saves_orders()
     {
         var due = DueInSeconds(20, 40, 60, 80);
