@@ -55,4 +55,58 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
         await hold.RollbackAsync();
         await Eventually.UntilAsync(() => queries.SummaryAsync(), s => !s.HourPending, safety, "the hour read once the lock is gone");
     }
+
+    [Fact]
+    public async Task An_hour_reading_that_times_out_is_not_started_again_at_once()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        await ReadModel.MigrateAsync(db);
+
+        await using var dataSource = NpgsqlDataSource.Create(db);
+        await using var holder = await dataSource.OpenConnectionAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockEvents = new NpgsqlCommand("lock table order_events in access exclusive mode", holder, hold))
+        {
+            await lockEvents.ExecuteNonQueryAsync();
+        }
+
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var queries = new FlowQueries(dataSource, new WorkflowCatalog(WorkflowDefinition.Default), Options.Create(new AtRiskOptions()), clock)
+        {
+            HourTimeout = TimeSpan.FromSeconds(1),
+        };
+        var safety = TimeSpan.FromSeconds(30);
+        // Read outside the lock holder's transaction (pg_stat_activity is a snapshot per transaction).
+        async Task<long> HourReadingsWaiting()
+        {
+            await using var count = dataSource.CreateCommand(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%from order_events%'");
+            return Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // The first reading waits on the lock until PostgreSQL cancels it (1 s, real time); the summary goes out pending.
+        var first = queries.SummaryAsync();
+        await Eventually.UntilAsync(HourReadingsWaiting, n => n == 1, safety, "the first hour reading waiting on the lock");
+        await Eventually.UntilAsync(HourReadingsWaiting, n => n == 0, safety, "the first hour reading cancelled by its timeout");
+        Assert.True((await first.WaitAsync(safety)).HourPending);
+
+        // A second later (on the summary's clock) the failed reading is still "fresh": no new one waits on the lock.
+        // (A new one would wait on the lock for its second while the summary waits for it: watched all along.)
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var second = queries.SummaryAsync();
+        var seen = 0L;
+        while (!second.IsCompleted)
+        {
+            seen = Math.Max(seen, await HourReadingsWaiting());
+        }
+
+        Assert.True((await second).HourPending);
+        Assert.Equal(0, seen);
+
+        // Past HourRefresh it is read again (and waited for, being the first that could succeed, until it too is cancelled).
+        clock.Advance(FlowQueries.HourRefresh);
+        var third = queries.SummaryAsync();
+        await Eventually.UntilAsync(HourReadingsWaiting, n => n == 1, safety, "a new hour reading after the spacing");
+        Assert.True((await third.WaitAsync(safety)).HourPending);
+    }
 }
