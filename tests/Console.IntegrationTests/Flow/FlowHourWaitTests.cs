@@ -21,15 +21,9 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
     {
         var db = await postgres.CreateDatabaseAsync();
         await ReadModel.MigrateAsync(db);
-
         await using var dataSource = NpgsqlDataSource.Create(db);
         await using var holder = await dataSource.OpenConnectionAsync();
-        await using var hold = await holder.BeginTransactionAsync();
-        await using (var lockEvents = new NpgsqlCommand("lock table order_events in access exclusive mode", holder, hold))
-        {
-            await lockEvents.ExecuteNonQueryAsync();
-        }
-
+        await using var hold = await LockEventsAsync(holder);
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var queries = new FlowQueries(dataSource, new WorkflowCatalog(WorkflowDefinition.Default), Options.Create(new AtRiskOptions()), clock);
         var safety = TimeSpan.FromSeconds(30);
@@ -61,15 +55,9 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
     {
         var db = await postgres.CreateDatabaseAsync();
         await ReadModel.MigrateAsync(db);
-
         await using var dataSource = NpgsqlDataSource.Create(db);
         await using var holder = await dataSource.OpenConnectionAsync();
-        await using var hold = await holder.BeginTransactionAsync();
-        await using (var lockEvents = new NpgsqlCommand("lock table order_events in access exclusive mode", holder, hold))
-        {
-            await lockEvents.ExecuteNonQueryAsync();
-        }
-
+        await using var hold = await LockEventsAsync(holder);
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var queries = new FlowQueries(dataSource, new WorkflowCatalog(WorkflowDefinition.Default), Options.Create(new AtRiskOptions()), clock)
         {
@@ -108,5 +96,14 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
         var third = queries.SummaryAsync();
         await Eventually.UntilAsync(HourReadingsWaiting, n => n == 1, safety, "a new hour reading after the spacing");
         Assert.True((await third.WaitAsync(safety)).HourPending);
+    }
+
+    /// <summary>Holds order_events locked (the hour's reading waits on it) until the transaction ends.</summary>
+    private static async Task<NpgsqlTransaction> LockEventsAsync(NpgsqlConnection holder)
+    {
+        var hold = await holder.BeginTransactionAsync();
+        await using var lockEvents = new NpgsqlCommand("lock table order_events in access exclusive mode", holder, hold);
+        await lockEvents.ExecuteNonQueryAsync();
+        return hold;
     }
 }
