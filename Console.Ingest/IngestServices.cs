@@ -31,8 +31,8 @@ public static class IngestServices
         builder.Services.AddHostedService<DeadLetterConsumer>();
         builder.AddValidatedOptions<LagOptions>(LagOptions.Section);
         builder.Services.AddHostedService<ConsumerLagSampler>();
-        builder.Services.AddSingleton<FlowStepCountsFold>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<FlowStepCountsFold>());
+        builder.Services.AddSingleton<FlowUpkeep>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FlowUpkeep>());
         return builder;
     }
 }

@@ -367,6 +367,41 @@ public sealed class OrderState
         return timings;
     }
 
+    /// <summary>
+    /// The step timings (with a duration ≥ 0) an event just folded made known, each once over the order's life: the
+    /// event's step at its first applied success, once the steps it runs after have succeeded; and a step that succeeded
+    /// before this event's step did and was waiting only for it. The flow dashboard counts each there (decision 0026).
+    /// A later event that moves a known time (an earlier first event, say) does not count the step again.
+    /// </summary>
+    public IReadOnlyList<StepTiming> TimingsKnownBy(WorkflowDefinition workflow, OperationalEvent e, EventFlags flags)
+    {
+        const EventFlags notFirstApplied = EventFlags.Duplicate | EventFlags.AfterTerminal | EventFlags.UnplannedStep | EventFlags.Repeated;
+        if (e.Outcome != StepOutcome.Succeeded || (flags & notFirstApplied) != 0 || workflow.Find(e.Step) is not { } step)
+        {
+            return [];
+        }
+
+        var known = new List<StepTiming>(1);
+        Add(step);
+        foreach (var later in workflow.Steps)
+        {
+            if (later.After.Contains(step.Name) && HasSucceeded(later.Name))
+            {
+                Add(later);
+            }
+        }
+
+        return known;
+
+        void Add(StepDefinition s)
+        {
+            if (_steps.TryGetValue(s.Name, out var progress) && progress.SucceededAt is { } at && ReadySince(s) is { } ready && at >= ready)
+            {
+                known.Add(new StepTiming(s.Name, ready, at));
+            }
+        }
+    }
+
     private static DateTimeOffset Earliest(DateTimeOffset? current, DateTimeOffset candidate) =>
         current is { } c && c <= candidate ? c : candidate;
 

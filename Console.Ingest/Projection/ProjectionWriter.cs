@@ -4,6 +4,7 @@ using Npgsql;
 using OrderFlow.Domain.Events;
 using OrderFlow.Domain.Orders;
 using OrderFlow.Domain.Workflow;
+using OrderFlow.Ingest.Flow;
 using OrderFlow.Ingest.Offsets;
 using OrderFlow.Ingest.Orders;
 using OrderFlow.Ingest.Sla;
@@ -29,7 +30,7 @@ public sealed class OrderWrittenElsewhereException(int orders)
 /// <summary>
 /// Folds a batch of operational-topic records into the read model in one PostgreSQL transaction, together with the next
 /// offset of each partition, so a restart resumes exactly after the last write: offsets and the orders not in memory in
-/// one round trip, the event and quarantine rows, the orders rows (<see cref="OrderRows"/>), the merge and the change
+/// one round trip, the event and quarantine rows, the orders rows (<see cref="OrderRows"/>), the merge, the flow minutes (decision 0026) and the change
 /// notification in one more. The folded orders stay in memory between batches in the caller's <see cref="OrderCache"/>
 /// (one per writer loop, one batch at a time each; writer loops own disjoint partitions, so they never share an order).
 /// </summary>
@@ -129,6 +130,7 @@ public sealed class ProjectionWriter(
         started = Stopwatch.GetTimestamp();
         var flaggedTotal = 0;
         var unplanned = new UnplannedStepCounts();
+        var flow = new FlowMinuteCounts();
         int fromDatabase = 0, created = 0;
         using (var events = await BinaryCopyRows.BeginAsync(connection, EventRows.CopyEventsSql, cancellationToken))
         {
@@ -155,7 +157,9 @@ public sealed class ProjectionWriter(
                 }
 
                 var unplannedBefore = entry.Order.State.UnexpectedSteps.Count;
-                var flags = entry.Order.State.Apply(entry.Order.Workflow.Definition, e);
+                var definition = entry.Order.Workflow.Definition;
+                var flags = entry.Order.State.Apply(definition, e);
+                flow.Add(e, flags, entry.Order.State.TimingsKnownBy(definition, e, flags));
                 if ((flags & EventFlags.UnplannedStep) != 0)
                 {
                     unplanned.Add(e.Step, entry.Order.State.UnexpectedSteps.Count > unplannedBefore);
@@ -228,6 +232,11 @@ public sealed class ProjectionWriter(
             if (!unplanned.IsEmpty)
             {
                 last.BatchCommands.Add(unplanned.Command(now));
+            }
+
+            if (!flow.IsEmpty)
+            {
+                last.BatchCommands.Add(flow.Command(now));
             }
 
             last.BatchCommands.Add(new ChangeNotification

@@ -30,6 +30,25 @@ internal static class OrderEvents
         Succeeded("order-completed", 4),
     ];
 
+    /// <summary>Every arrival order of the events (n! of them).</summary>
+    public static IEnumerable<OperationalEvent[]> Permutations(OperationalEvent[] events)
+    {
+        if (events.Length <= 1)
+        {
+            yield return events;
+            yield break;
+        }
+
+        for (var i = 0; i < events.Length; i++)
+        {
+            OperationalEvent[] rest = [.. events[..i], .. events[(i + 1)..]];
+            foreach (var tail in Permutations(rest))
+            {
+                yield return [events[i], .. tail];
+            }
+        }
+    }
+
     private static OperationalEvent Event(string step, int secondsAfterT0, StepOutcome outcome, string? reason, Guid? eventId) =>
         new(
             eventId ?? Id(Interlocked.Increment(ref nextId)),

@@ -152,22 +152,4 @@ public class CompensationTests
 
     private static string Summary(OrderState state) =>
         $"{state.Status} | {string.Join(',', state.Compensated.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}@{(c.Value - T0).TotalSeconds}"))}";
-
-    private static IEnumerable<OperationalEvent[]> Permutations(OperationalEvent[] events)
-    {
-        if (events.Length <= 1)
-        {
-            yield return events;
-            yield break;
-        }
-
-        for (var i = 0; i < events.Length; i++)
-        {
-            OperationalEvent[] rest = [.. events[..i], .. events[(i + 1)..]];
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [events[i], .. tail];
-            }
-        }
-    }
 }

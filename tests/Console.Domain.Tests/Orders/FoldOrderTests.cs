@@ -78,22 +78,4 @@ public class FoldOrderTests
             differences.Count == 0,
             $"{differences.Count} of {orders} arrival orders fold differently from \"{expected}\", e.g.\n{string.Join('\n', differences.Take(3))}");
     }
-
-    private static IEnumerable<OperationalEvent[]> Permutations(OperationalEvent[] events)
-    {
-        if (events.Length <= 1)
-        {
-            yield return events;
-            yield break;
-        }
-
-        for (var i = 0; i < events.Length; i++)
-        {
-            OperationalEvent[] rest = [.. events[..i], .. events[(i + 1)..]];
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [events[i], .. tail];
-            }
-        }
-    }
 }

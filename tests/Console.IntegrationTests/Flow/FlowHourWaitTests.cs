@@ -11,7 +11,7 @@ namespace OrderFlow.IntegrationTests.Flow;
 /// <summary>
 /// The dashboard waits for the last hour's first reading once, for FirstHourWait at most; while that reading still runs
 /// (minutes after a busy hour), later summaries go out at once with the hour pending. Real PostgreSQL; the hour reading is
-/// held back by a lock on order_events, the wait measured on a fake clock.
+/// held back by a lock on flow_minutes, the wait measured on a fake clock.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class FlowHourWaitTests(PostgresServer postgres)
@@ -37,7 +37,7 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
         }, done => done, safety, "the first summary out after the wait");
         Assert.True((await first).HourPending);
 
-        // The reading still runs (order_events is locked): the next summaries do not wait for it, with the clock standing still.
+        // The reading still runs (flow_minutes is locked): the next summaries do not wait for it, with the clock standing still.
         for (var i = 0; i < 3; i++)
         {
             var next = await queries.SummaryAsync().WaitAsync(safety);
@@ -68,7 +68,7 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
         async Task<long> HourReadingsWaiting()
         {
             await using var count = dataSource.CreateCommand(
-                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%from order_events%'");
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%from flow_minutes%'");
             return Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
@@ -98,11 +98,11 @@ public sealed class FlowHourWaitTests(PostgresServer postgres)
         Assert.True((await third.WaitAsync(safety)).HourPending);
     }
 
-    /// <summary>Holds order_events locked (the hour's reading waits on it) until the transaction ends.</summary>
+    /// <summary>Holds flow_minutes locked (the hour's reading waits on it) until the transaction ends.</summary>
     private static async Task<NpgsqlTransaction> LockEventsAsync(NpgsqlConnection holder)
     {
         var hold = await holder.BeginTransactionAsync();
-        await using var lockEvents = new NpgsqlCommand("lock table order_events in access exclusive mode", holder, hold);
+        await using var lockEvents = new NpgsqlCommand("lock table flow_minutes in access exclusive mode", holder, hold);
         await lockEvents.ExecuteNonQueryAsync();
         return hold;
     }

@@ -123,7 +123,7 @@ public sealed class FlowStepCountsTests(PostgresServer postgres) : IDisposable
 
         var before = await SumsAsync(dataSource);
         Assert.Equal(5, await ScalarAsync(dataSource, "select count(*) from flow_step_counts where shard <> 0"));
-        var fold = new OrderFlow.Ingest.Flow.FlowStepCountsFold(dataSource, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<OrderFlow.Ingest.Flow.FlowStepCountsFold>.Instance);
+        var fold = new OrderFlow.Ingest.Flow.FlowUpkeep(dataSource, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<OrderFlow.Ingest.Flow.FlowUpkeep>.Instance);
 
         // A closed connection's backend leaves pg_stat_activity a moment after the client goes.
         var folded = 0;
