@@ -29,13 +29,28 @@ public sealed class FlowMinutes : Migration
                 durations integer[],
                 primary key (minute, step, shard));
 
-            create function flow_durations_add(a integer[], b integer[]) returns integer[] language sql immutable parallel safe as $$
-                select case
-                    when a is null then b
-                    when b is null then a
-                    else (select array_agg(coalesce(x, 0) + coalesce(y, 0) order by n) from unnest(a, b) with ordinality as t(x, y, n))
-                end
-            $$;
+            -- A loop over the added counts, skipping empty buckets: 20–50 µs a call, where unnest … array_agg took ~115 µs
+            -- (measured in the upsert, docs/benchmarks.md).
+            create function flow_durations_add(a integer[], b integer[]) returns integer[] language plpgsql immutable parallel safe as $$
+            declare
+                sum integer[] := a;
+                x integer;
+                i integer := 0;
+            begin
+                if a is null then
+                    return b;
+                end if;
+                if b is null then
+                    return a;
+                end if;
+                foreach x in array b loop
+                    i := i + 1;
+                    if x <> 0 then
+                        sum[i] := coalesce(sum[i], 0) + x;
+                    end if;
+                end loop;
+                return sum;
+            end $$;
 
             insert into flow_minutes (minute, step, shard, events, applied, expiries)
             select date_trunc('minute', ingested_at), step, 0, count(*),
