@@ -30,9 +30,10 @@ public sealed class OrderWrittenElsewhereException(int orders)
 /// <summary>
 /// Folds a batch of operational-topic records into the read model in one PostgreSQL transaction, together with the next
 /// offset of each partition, so a restart resumes exactly after the last write: offsets and the orders not in memory in
-/// one round trip, the event and quarantine rows, the orders rows (<see cref="OrderRows"/>), the merge, the flow minutes (decision 0026) and the change
-/// notification in one more. The folded orders stay in memory between batches in the caller's <see cref="OrderCache"/>
-/// (one per writer loop, one batch at a time each; writer loops own disjoint partitions, so they never share an order).
+/// one round trip, the event and quarantine rows, the orders rows (<see cref="OrderRows"/>), then the merge, the flow
+/// minutes (decision 0026) and the change notification in one more. The folded orders stay in memory between batches in
+/// the caller's <see cref="OrderCache"/> (one per writer loop, one batch at a time each; writer loops own disjoint
+/// partitions, so they never share an order).
 /// </summary>
 public sealed class ProjectionWriter(
     NpgsqlDataSource dataSource,
