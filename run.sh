@@ -8,6 +8,9 @@ cd "$root"
 web_url="${ORDERFLOW_WEB_URL:-http://127.0.0.1:5080}"
 ingest_url="${ORDERFLOW_INGEST_URL:-http://127.0.0.1:5081}"
 export CONFIGURATION="${CONFIGURATION:-Debug}"   # CONFIGURATION=Release ./run.sh: Release builds (benchmarks against this stack)
+# ORDERFLOW_SIMULATOR=off ./run.sh: no simulated services (a benchmark that brings its own traffic; docs/benchmarks.md)
+simulator="${ORDERFLOW_SIMULATOR:-on}"
+case "$simulator" in on|off) ;; *) echo "[run] ORDERFLOW_SIMULATOR must be on or off, not '$simulator'" >&2; exit 2 ;; esac
 bin="bin/$CONFIGURATION/net10.0"
 
 bash tools/setup.sh
@@ -45,8 +48,12 @@ export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 pids+=($!)
 (cd Console.Web && Console__IngestUrl="$ingest_url" exec dotnet "$bin/Console.Web.dll" --urls "$web_url") &
 pids+=($!)
-(cd tools/Simulator && exec dotnet "$bin/Console.Simulator.dll") &
-pids+=($!)
+if [ "$simulator" = on ]; then
+  (cd tools/Simulator && exec dotnet "$bin/Console.Simulator.dll") &
+  pids+=($!)
+else
+  echo "[run] ORDERFLOW_SIMULATOR=off: no simulated services; only what you publish flows"
+fi
 
 for _ in $(seq 300); do curl -sf "$web_url/health" >/dev/null 2>&1 && break; sleep 0.2; done
 cat <<MSG
