@@ -16,6 +16,7 @@ namespace OrderFlow.Benchmarks;
 /// Then memory: Console.Web's RSS with N more dashboard pages open.
 /// LATENCY_LOAD=&lt;events/s&gt; adds background traffic while the probes run: happy-path orders (five events each) from a
 /// second producer at that rate, so the latency is measured with Ingest busy (the issue asks for half its capacity).
+/// Run the stack with ORDERFLOW_SIMULATOR=off then: the simulator's services would read the load too (decision 0027).
 /// Usage: [LATENCY_LOAD=events/s] tools/benchmark.sh latency &lt;web url&gt; &lt;bootstrap&gt; [probes=100] [pages=50,200]
 /// </summary>
 public static class ScreenLatency
