@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace OrderFlow.Web.Live;
 
@@ -11,12 +12,14 @@ public sealed class SharedQueries
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
     private long _version;
     private long _loads;
 
-    public SharedQueries(ReadModelChanges changes, TimeProvider clock)
+    public SharedQueries(ReadModelChanges changes, TimeProvider clock, ILogger<SharedQueries>? logger = null)
     {
         _clock = clock;
+        _logger = logger ?? NullLogger<SharedQueries>.Instance;
         changes.Subscribe(_ =>
         {
             Interlocked.Increment(ref _version);
@@ -34,6 +37,9 @@ public sealed class SharedQueries
     /// still refreshes at the pace of the changes (docs/benchmarks.md, open pages at 1,000,000 orders).
     /// </summary>
     public const int Spacing = 3;
+
+    /// <summary>A load that took this long is logged: it holds its view's next load back <see cref="Spacing"/> times as long.</summary>
+    public static readonly TimeSpan SlowLoad = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The view's current result: shared with every caller asking for the same key at the same read-model version. A caller
@@ -73,6 +79,12 @@ public sealed class SharedQueries
                 Interlocked.Increment(ref _loads);
                 var result = (object)(await load(CancellationToken.None))!;
                 next!.FinishedAt = _clock.GetUtcNow();
+                if (next.FinishedAt - next.StartedAt >= SlowLoad)
+                {
+                    _logger.LogWarning("Reading {View} took {Milliseconds:F0} ms; the pages showing it refresh no sooner than {Spacing} times that after it started",
+                        key, (next.FinishedAt - next.StartedAt).TotalMilliseconds, Spacing);
+                }
+
                 return result;
             }));
             var stored = current is null ? _entries.TryAdd(key, next) : _entries.TryUpdate(key, next, current);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using OrderFlow.Web.Live;
 
@@ -110,6 +111,40 @@ public sealed class SharedQueriesTests
         Assert.Equal(1, await first);
         Assert.Equal(2, await second);
         Assert.Equal(1, most);
+    }
+
+    [Fact]
+    public async Task A_load_of_a_second_or_more_is_logged_with_its_view_and_a_quicker_one_is_not()
+    {
+        var logger = new ListLogger();
+        var shared = new SharedQueries(_changes, _clock, logger);
+        Task<int> Taking(TimeSpan duration)
+        {
+            _clock.Advance(duration);
+            return Task.FromResult(1);
+        }
+
+        await shared.GetAsync("order:ORD-1", _ => Taking(TimeSpan.FromMilliseconds(999)), TimeSpan.FromSeconds(5));
+        Assert.Empty(logger.Lines);
+
+        _clock.Advance(TimeSpan.FromSeconds(6));
+        await shared.GetAsync("order:ORD-1", _ => Taking(TimeSpan.FromMilliseconds(1800)), TimeSpan.FromSeconds(5));
+        var line = Assert.Single(logger.Lines);
+        Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.Contains("order:ORD-1", line.Message, StringComparison.Ordinal);
+        Assert.Contains("1800 ms", line.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class ListLogger : ILogger<SharedQueries>
+    {
+        public List<(LogLevel Level, string Message)> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add((logLevel, formatter(state, exception)));
     }
 
     [Fact]
