@@ -68,6 +68,10 @@ public sealed class FlowQueries(
     private const int HistoryPoints = 240;
 
     private readonly ConcurrentQueue<InFlightPoint> _history = new();
+
+    // The history as summaries carry it: a new array only when a point is added, so a page redraws its chart then, not on
+    // every change (FlowView keeps what it drew while the reference stays the same).
+    private volatile InFlightPoint[] _historyShown = [];
     private readonly Lock _gate = new();
     private (DateTimeOffset At, Task<(IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)> Load)? _hour;
     private (IReadOnlyList<StepPace>, IReadOnlyList<FlowMinute>)? _lastHour;
@@ -84,7 +88,7 @@ public sealed class FlowQueries(
         var (steps, deadLetters, quarantined) = await NowAsync(now, cancellationToken);
         Record(now, steps);
         var (pace, minutes, pending) = await FirstHourAtMostAsync(hour, cancellationToken);
-        return new FlowSummary(now, steps.Sum(s => s.Waiting), steps, pace, minutes, _history.ToArray(), deadLetters, quarantined, pending);
+        return new FlowSummary(now, steps.Sum(s => s.Waiting), steps, pace, minutes, _historyShown, deadLetters, quarantined, pending);
     }
 
     /// <summary>
@@ -132,6 +136,8 @@ public sealed class FlowQueries(
             while (_history.Count > HistoryPoints && _history.TryDequeue(out _))
             {
             }
+
+            _historyShown = _history.ToArray();
         }
     }
 

@@ -87,6 +87,33 @@ public sealed class FlowViewsTests : ComponentTest
     }
 
     [Fact]
+    public void New_current_numbers_redraw_the_tiles_but_a_chart_only_when_its_own_lines_changed()
+    {
+        var graph = OrderPath.Build(WorkflowDefinition.Default, [], "", T0, 0.8).Steps;
+        InFlightPoint[] history = [new(T0, new Dictionary<string, long> { ["payment-authorized"] = 5 })];
+        FlowMinute[] minutes = [new(T0, 10, 1, 0, 2, 0)];
+        var first = new FlowSummary(T0, 5, [new StepLoad("payment-authorized", 5, 1, 2)], [], minutes, history, 3, 4);
+        var cut = Render<FlowView>(p => p.Add(v => v.Summary, first).Add(v => v.GraphSteps, graph));
+        var charts = cut.FindComponents<ConsoleChart>().ToDictionary(c => c.Instance.TestId!);
+        var drawn = charts.ToDictionary(c => c.Key, c => c.Value.RenderCount);
+
+        // Under load: a change of the current numbers only (same history and hour, as FlowQueries hands them out).
+        cut.Render(p => p.Add(v => v.Summary, first with { Quarantined = 5, InFlight = 6 }));
+
+        Assert.Equal("5", cut.Find("[data-testid=tile-quarantined] .tile-value").TextContent);
+        Assert.Equal(drawn, charts.ToDictionary(c => c.Key, c => c.Value.RenderCount));
+
+        // A new point of the in-flight history: that chart is drawn again, with it; the hour's charts are not.
+        InFlightPoint[] longer = [.. history, new(T0.AddSeconds(15), new Dictionary<string, long> { ["payment-authorized"] = 9 })];
+        cut.Render(p => p.Add(v => v.Summary, first with { InFlightHistory = longer }));
+
+        Assert.Equal(drawn["chart-in-flight"] + 1, charts["chart-in-flight"].RenderCount);
+        Assert.Equal("2", cut.Find("[data-testid=chart-in-flight]").GetAttribute("data-points"));
+        Assert.Equal(drawn["chart-events"], charts["chart-events"].RenderCount);
+        Assert.Equal(drawn["chart-problems"], charts["chart-problems"].RenderCount);
+    }
+
+    [Fact]
     public void The_lag_view_tells_the_impact_in_words_and_marks_breaches()
     {
         var impact = LagImpactEstimate.Estimate(100, 0, [T0.AddMinutes(-1), T0.AddMinutes(2), T0.AddMinutes(20)], T0, LagImpactEstimate.DefaultHorizon);
