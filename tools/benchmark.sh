@@ -4,8 +4,9 @@
 #   tools/benchmark.sh breach [orders] [due/s] [window s]  breach-detection delay (default 1000000 orders, 300/s, 45 s)
 #   tools/benchmark.sh catchup [events/s] [partitions]     catch-up after a 5-minute backlog (default 2000 events/s, 24 partitions)
 #   tools/benchmark.sh discovered [events...]                 the discovered flow's query (/workflow) at 1 and 10 million events
-#   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency and memory per page against ./run.sh's stack
-#                                                          (LATENCY_LOAD=6000: background load; then run the stack with ORDERFLOW_SIMULATOR=off, decision 0027)
+#   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency, memory and CPU per page against ./run.sh's stack
+#                                                          (LATENCY_LOAD=6000: background load; then run the stack with ORDERFLOW_SIMULATOR=off, decision 0027;
+#                                                          LATENCY_TRACE=<dir>: each probe's timestamps as CSV, to split at the write)
 #   tools/benchmark.sh pages <web url> [counts] [seconds]  CPU, connections, heap and liveness of N open pages against ./run.sh's stack
 #                                                          (PAGES_PER_TAB=20: twenty pages as frames of one tab, for 200 pages on a small machine)
 #   tools/benchmark.sh search [requests] [generate]       order search per filter at 1,000,000 orders (database search_bench on
