@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Npgsql;
 using OrderFlow.Domain.Flow;
 using OrderFlow.Domain.Workflow;
@@ -67,7 +66,7 @@ public sealed class FlowQueries(
     public static readonly TimeSpan RefreshGap = TimeSpan.FromMilliseconds(100);
     private const int HistoryPoints = 240;
 
-    private readonly ConcurrentQueue<InFlightPoint> _history = new();
+    private readonly Queue<InFlightPoint> _history = new(); // under _gate
 
     // The history as summaries carry it: a new array only when a point is added, so a page redraws its chart then, not on
     // every change (FlowView keeps what it drew while the reference stays the same).
@@ -126,7 +125,7 @@ public sealed class FlowQueries(
     {
         lock (_gate)
         {
-            var last = _history.LastOrDefault();
+            var last = _historyShown.LastOrDefault();
             if (last is not null && now - last.At < HistoryStep)
             {
                 return;
