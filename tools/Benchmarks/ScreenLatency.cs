@@ -51,8 +51,8 @@ public static class ScreenLatency
         await producer.ProduceAsync(KafkaBroker.OperationalTopic, Message(Events.StepAt(orderId, "order-placed", DateTimeOffset.UtcNow)));
         var orderPage = await signedIn.NewPageAsync();
         await orderPage.GotoAsync($"{web}/orders/{orderId}");
-        // Observed once the circuit runs the page: the prerendered timeline is replaced then, and the count going 1 → 0 → 1
-        // on the way was taken for the first probes' changes (seen before their records were stored, docs/benchmarks.md).
+        // Observed once the circuit runs the page: observed from the prerendered page, the first two probes' "changes" were
+        // seen before their records were stored (docs/benchmarks.md) — the circuit replacing the prerendered timeline.
         await orderPage.WaitForSelectorAsync("[data-interactive=true] [data-testid=timeline-event]", new() { Timeout = 60_000 });
         await Observe(orderPage, "document.querySelectorAll('[data-testid=timeline-event]').length");
         var order = await ProbeAsync(orderPage, probes, i => PublishAsync(producer,
