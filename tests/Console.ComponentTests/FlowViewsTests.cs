@@ -28,6 +28,21 @@ public sealed class FlowViewsTests : ComponentTest
     }
 
     [Fact]
+    public void The_chart_labels_at_most_about_twelve_points_and_never_repeats_a_label_beside_itself()
+    {
+        // Points every 15 s labelled by the minute: each minute once.
+        var minutes = Render<ConsoleChart>(p => p
+            .Add(c => c.Labels, ["12:00", "12:00", "12:00", "12:01", "12:01", "12:01", "12:01", "12:02"])
+            .Add(c => c.Series, [new ConsoleChart.Line("a", [1, 2, 3, 4, 5, 6, 7, 8])]));
+        Assert.Equal(["12:00", "12:01", "12:02"], minutes.FindAll("text.chart-x").Select(t => t.TextContent).ToArray());
+
+        // An hour of minutes: every fifth.
+        var hour = Enumerable.Range(0, 60).Select(m => $"12:{m:00}").ToList();
+        var thinned = Render<ConsoleChart>(p => p.Add(c => c.Labels, hour).Add(c => c.Series, [new ConsoleChart.Line("a", hour.Select(_ => 1.0).ToList())]));
+        Assert.Equal(hour.Where((_, i) => i % 5 == 0).ToArray(), thinned.FindAll("text.chart-x").Select(t => t.TextContent).ToArray());
+    }
+
+    [Fact]
     public void The_chart_shows_series_names_escaped()
     {
         var cut = Render<ConsoleChart>(p => p
@@ -50,8 +65,12 @@ public sealed class FlowViewsTests : ComponentTest
         var cut = Render<FlowView>(p => p.Add(v => v.Summary, summary).Add(v => v.GraphSteps, graph));
 
         Assert.Equal("7", cut.Find("[data-testid=tile-in-flight] .tile-value").TextContent);
-        Assert.Equal("5 waiting · 2 breached", cut.Find("[data-step=payment-authorized] [data-testid=graph-step-detail]").TextContent);
+        Assert.Equal("5 waiting", cut.Find("[data-step=payment-authorized] [data-testid=graph-step-detail]").TextContent);
+        Assert.Equal("2 breached", cut.Find("[data-step=payment-authorized] [data-testid=graph-step-alert]").TextContent);
         Assert.Equal("none waiting", cut.Find("[data-step=order-placed] [data-testid=graph-step-detail]").TextContent);
+        Assert.Empty(cut.FindAll("[data-step=order-placed] [data-testid=graph-step-alert]"));
+        // Every node has room for the second line (one line: 54 high).
+        Assert.All(cut.FindAll("[data-testid=graph-step] rect"), r => Assert.Equal("71", r.GetAttribute("height")));
         var row = cut.Find("[data-testid=flow-step][data-step=payment-authorized]");
         Assert.Contains("12.4", row.TextContent);
         Assert.Contains("850 ms", row.TextContent);
@@ -72,6 +91,23 @@ public sealed class FlowViewsTests : ComponentTest
         Assert.Equal("5", row.QuerySelector("[data-testid=flow-waiting]")!.TextContent);
         Assert.Equal("…", row.QuerySelector("[data-testid=flow-rate]")!.TextContent);
         Assert.Equal(["Loading the last hour…", "Loading the last hour…"], cut.FindAll("[data-testid=chart-empty]").Skip(1).Select(e => e.TextContent));
+    }
+
+    [Fact]
+    public void The_hour_charts_have_a_point_for_every_minute_up_to_now_a_quiet_one_at_zero()
+    {
+        var graph = OrderPath.Build(WorkflowDefinition.Default, [], "", T0, 0.8).Steps;
+        // Counts at 12:00 and 12:03 only (the read model keeps minutes with counts); the summary is of 12:05:40.
+        FlowMinute[] minutes = [new(T0, 10, 1, 0, 2, 0), new(T0.AddMinutes(3), 30, 0, 1, 0, 0)];
+        var summary = new FlowSummary(T0.AddMinutes(5).AddSeconds(40), 0, [], [], minutes, [], 0, 0);
+
+        var cut = Render<FlowView>(p => p.Add(v => v.Summary, summary).Add(v => v.GraphSteps, graph));
+
+        var events = cut.FindComponents<ConsoleChart>().Single(c => c.Instance.TestId == "chart-events").Instance;
+        Assert.Equal(["12:00", "12:01", "12:02", "12:03", "12:04", "12:05"], events.Labels);
+        Assert.Equal([10, 0, 0, 30, 0, 0], events.Series.Single().Values);
+        var problems = cut.FindComponents<ConsoleChart>().Single(c => c.Instance.TestId == "chart-problems").Instance;
+        Assert.Equal([0, 0, 0, 1, 0, 0], problems.Series.Single(l => l.Name == "expiries").Values);
     }
 
     [Fact]

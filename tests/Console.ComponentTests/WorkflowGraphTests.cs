@@ -27,6 +27,19 @@ public sealed class WorkflowGraphTests : ComponentTest
     }
 
     [Fact]
+    public void A_long_step_name_is_cut_to_fit_its_node_and_shown_whole_in_the_tooltip()
+    {
+        const string name = "warehouse-pick-list-confirmed-by-carrier";
+        var cut = Render<WorkflowGraph>(p => p.Add(g => g.Steps, [new PathStep(name, 0, 0, [], StepState.Waiting, true, null, null, null, null)]));
+
+        var node = cut.Find("[data-testid=graph-step]");
+        Assert.Equal(name, node.GetAttribute("data-step"));
+        Assert.Equal("warehouse-pick-list-c…", node.QuerySelector(".step-name")!.TextContent);
+        Assert.StartsWith(name + ": waiting", node.QuerySelector("title")!.TextContent);
+        Assert.Equal("54", node.QuerySelector("rect")!.GetAttribute("height"));
+    }
+
+    [Fact]
     public void Parallel_branches_sit_side_by_side_in_one_column_and_the_failed_branch_shows_failed()
     {
         // placed, payment failed, stock reserved: the order waits for payment (failed) and shipping (ready since stock).
