@@ -3,9 +3,9 @@ using Npgsql;
 namespace OrderFlow.Ingest.Flow;
 
 /// <summary>
-/// Every minute: folds the per-step counts written by backends that have since ended into one row per step (decision
-/// 0024), so flow_step_counts stays as small as the connections writing to it; and deletes the flow minutes older than
-/// <see cref="MinutesKept"/> (decision 0026).
+/// Every minute: folds the counts written by backends that have since ended into shard 0 — the per-step counts (decision
+/// 0024) and the ended orders per day (decision 0028) — so flow_step_counts and ended_per_day stay as small as the
+/// connections writing to them; and deletes the flow minutes older than <see cref="MinutesKept"/> (decision 0026).
 /// </summary>
 public sealed class FlowUpkeep(NpgsqlDataSource dataSource, TimeProvider clock, ILogger<FlowUpkeep> logger) : BackgroundService
 {
@@ -17,7 +17,7 @@ public sealed class FlowUpkeep(NpgsqlDataSource dataSource, TimeProvider clock, 
     /// <summary>Folds now; returns how many rows were folded.</summary>
     public async Task<int> FoldAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("select flow_step_counts_fold()");
+        await using var command = dataSource.CreateCommand("select flow_step_counts_fold() + ended_per_day_fold()");
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -38,7 +38,7 @@ public sealed class FlowUpkeep(NpgsqlDataSource dataSource, TimeProvider clock, 
             {
                 var folded = await FoldAsync(stoppingToken);
                 var pruned = await PruneAsync(stoppingToken);
-                logger.LogDebug("Flow upkeep: {Rows} step-count rows of ended connections folded, {Minutes} old minute rows deleted", folded, pruned);
+                logger.LogDebug("Flow upkeep: {Rows} count rows of ended connections folded, {Minutes} old minute rows deleted", folded, pruned);
             }
             catch (NpgsqlException ex) when (ex.IsTransient)
             {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OrderFlow.Platform.Kafka;
@@ -100,17 +101,39 @@ public static class StartupGuard
             throw new StartupFailedException($"Kafka at {kafka.BootstrapServers} is unreachable ({detail}). Start a broker (./run.sh starts an embedded one) or set Kafka__BootstrapServers.");
         }
 
-        // Ingest and Web may start together on a new database: one migrates, the other waits for it.
+        // Ingest and Web may start together on a new database: one migrates, the other waits for it — as long as that takes
+        // (no command timeout: a migration that fills a new table from a large read model runs for minutes).
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StartupGuard));
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using (var command = new NpgsqlCommand("select pg_advisory_lock(727274)", connection))
+        await using (var tryLock = new NpgsqlCommand("select pg_try_advisory_lock(727274)", connection))
         {
-            await command.ExecuteNonQueryAsync();
+            if (!(bool)(await tryLock.ExecuteScalarAsync())!)
+            {
+                logger.LogInformation("Waiting for the other app to check or migrate the read model at {Where} (a migration on a large read model can take minutes)", where);
+                await using var command = new NpgsqlCommand("select pg_advisory_lock(727274)", connection) { CommandTimeout = 0 };
+                await command.ExecuteNonQueryAsync();
+            }
         }
 
         try
         {
             await using var scope = services.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<ReadModelDb>().Database.MigrateAsync();
+            var database = scope.ServiceProvider.GetRequiredService<ReadModelDb>().Database;
+            var pending = (await database.GetPendingMigrationsAsync()).ToList();
+            if (pending.Count == 0)
+            {
+                return;
+            }
+
+            logger.LogInformation("Migrating the read model at {Where}: {Migrations} (on a large read model this can take minutes)", where, string.Join(", ", pending));
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            database.SetCommandTimeout(0);
+            await database.MigrateAsync();
+            logger.LogInformation("Read model migrated in {Seconds:N1} s", started.Elapsed.TotalSeconds);
+        }
+        catch (PostgresException ex)
+        {
+            throw new StartupFailedException($"Migrating the read model at {where} failed: {OneLine(ex)} (the failing migration was rolled back; fix the cause and start again).");
         }
         finally
         {

@@ -44,51 +44,39 @@ public sealed record ExpiryByStep(string Step, string Reason, long Orders);
 public sealed record ExpiryReport(ReportFilter Filter, IReadOnlyList<ExpiryPeriod> Periods, IReadOnlyList<ExpiryByStep> ByStep);
 
 /// <summary>
-/// The business reports, computed by PostgreSQL over the read model. Each order counts once, by its earliest applied
+/// The business reports, computed by PostgreSQL over the read model. The expiry report reads ended_per_day, counts kept by
+/// triggers as events arrive (migration OrderEndings, decision 0028): each order counts once, by its earliest applied
 /// terminal event (a duplicate, a redelivery or a second terminal event arriving late counts nothing; a late event lands
-/// in the period of its own time) — the rule of <see cref="ReportArithmetic.CountEnded"/>. Reads only terminal and
-/// outreach events through partial indexes (migration FlowAndReports), never the whole history.
+/// in the period of its own time) — the rule of <see cref="ReportArithmetic.CountEnded"/> — so a month of millions of
+/// orders is a few hundred rows. The outreach funnel reads only outreach events through a partial index.
 /// </summary>
 public sealed class ReportQueries(NpgsqlDataSource dataSource)
 {
     public const string NoBreach = "no breach recorded";
 
-    private const string Ended =
+    // The range's days (the filter's bounds are UTC midnights), one step's breaches or all.
+    private const string Days =
         """
-        ended as (
-            select distinct on (e.order_id) e.order_id, e.step, e.occurred_at,
-                   case when e.attributes ? 'requestedBy' then 'operator'
-                        when e.attributes ->> 'expiredBy' = 'order-flow-console' or e.service = 'order-flow-console' then 'sla-watcher'
-                        else 'other' end as reason,
-                   coalesce((select b.scope from sla_breaches b where b.order_id = e.order_id order by b.due_at limit 1), 'no breach recorded') as breached_step
-            from order_events e
-            where e.step in ('order-completed', 'order-expired', 'order-cancelled') and e.outcome = 'succeeded'
-              and e.occurred_at >= $1 and e.occurred_at < $2
-              and not exists (
-                  select 1 from order_events p
-                  where p.order_id = e.order_id and p.step in ('order-completed', 'order-expired', 'order-cancelled') and p.outcome = 'succeeded'
-                    and p.occurred_at < e.occurred_at)
-            order by e.order_id, e.occurred_at, e.id
-        ), filtered as (
-            select * from ended where $3::text is null or breached_step = $3
-        )
+        from ended_per_day
+        where day >= ($1 at time zone 'UTC')::date and day < ($2 at time zone 'UTC')::date and ($3::text is null or breached_step = $3)
         """;
 
     public async Task<ExpiryReport> ExpiryAsync(ReportFilter filter, CancellationToken cancellationToken = default)
     {
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(Command(filter, $"""
-            with {Ended}
-            select date_trunc('{(filter.Bucket == ReportBucket.Week ? "week" : "day")}', occurred_at at time zone 'UTC') at time zone 'UTC',
-                   count(*), count(*) filter (where step = 'order-expired'),
-                   count(*) filter (where step = 'order-expired' and reason = 'sla-watcher'),
-                   count(*) filter (where step = 'order-expired' and reason = 'operator'),
-                   count(*) filter (where step = 'order-expired' and reason = 'other')
-            from filtered group by 1 order by 1
+            select date_trunc('{(filter.Bucket == ReportBucket.Week ? "week" : "day")}', day::timestamp) at time zone 'UTC',
+                   sum(orders)::bigint, coalesce(sum(orders) filter (where step = 'order-expired'), 0)::bigint,
+                   coalesce(sum(orders) filter (where step = 'order-expired' and reason = 'sla-watcher'), 0)::bigint,
+                   coalesce(sum(orders) filter (where step = 'order-expired' and reason = 'operator'), 0)::bigint,
+                   coalesce(sum(orders) filter (where step = 'order-expired' and reason = 'other'), 0)::bigint
+            {Days}
+            group by 1 having sum(orders) <> 0 order by 1
             """));
         batch.BatchCommands.Add(Command(filter, $"""
-            with {Ended}
-            select breached_step, reason, count(*) from filtered where step = 'order-expired' group by 1, 2 order by 3 desc, 1, 2
+            select breached_step, reason, sum(orders)::bigint
+            {Days} and step = 'order-expired'
+            group by 1, 2 having sum(orders) <> 0 order by 3 desc, 1, 2
             """));
         await using var r = await batch.ExecuteReaderAsync(cancellationToken);
         var periods = new List<ExpiryPeriod>();
