@@ -77,9 +77,11 @@ public sealed class OrderEndings : Migration
                 return null;
             end $$;
 
+            -- Deletes, not truncate: a "truncate order_events, order_endings" holds order_endings open in this statement.
             create function order_endings_truncated() returns trigger language plpgsql as $$
             begin
-                truncate order_endings, ended_per_day;
+                delete from order_endings;
+                delete from ended_per_day;
                 return null;
             end $$;
 
