@@ -27,6 +27,23 @@ public sealed record ReportFilter(
             string.IsNullOrWhiteSpace(query("step")) ? null : query("step")!.Trim());
     }
 
+    /// <summary>
+    /// The start of every period of the range (each day, or each ISO week from the one <see cref="From"/> falls in), at
+    /// most <paramref name="max"/>: a chart over these shows a day without endings as a gap, not its neighbours side by side.
+    /// </summary>
+    public IReadOnlyList<DateTimeOffset> EveryPeriod(int max = 400)
+    {
+        var first = Bucket == ReportBucket.Week ? From.AddDays(-(((int)From.DayOfWeek + 6) % 7)) : From;
+        var step = Bucket == ReportBucket.Week ? 7 : 1;
+        var periods = new List<DateTimeOffset>();
+        for (var p = first; p < To && periods.Count < max; p = p.AddDays(step))
+        {
+            periods.Add(p);
+        }
+
+        return periods;
+    }
+
     /// <summary>The query string (to is shown inclusive).</summary>
     public string ToQuery() =>
         $"from={From:yyyy-MM-dd}&to={To.AddDays(-1):yyyy-MM-dd}&bucket={(Bucket == ReportBucket.Week ? "week" : "day")}" + (Step is null ? "" : "&step=" + Uri.EscapeDataString(Step));
