@@ -29,19 +29,15 @@ public sealed record ReportFilter(
 
     /// <summary>
     /// The start of every period of the range (each day, or each ISO week from the one <see cref="From"/> falls in), at
-    /// most <paramref name="max"/>: a chart over these shows a day without endings as a gap, not its neighbours side by side.
+    /// most the last <paramref name="max"/>: a chart over these shows a day without endings as a gap, not its neighbours
+    /// side by side.
     /// </summary>
     public IReadOnlyList<DateTimeOffset> EveryPeriod(int max = 400)
     {
         var first = Bucket == ReportBucket.Week ? From.AddDays(-(((int)From.DayOfWeek + 6) % 7)) : From;
         var step = Bucket == ReportBucket.Week ? 7 : 1;
-        var periods = new List<DateTimeOffset>();
-        for (var p = first; p < To && periods.Count < max; p = p.AddDays(step))
-        {
-            periods.Add(p);
-        }
-
-        return periods;
+        var count = (int)Math.Ceiling((To - first).TotalDays / step);
+        return Enumerable.Range(Math.Max(0, count - max), Math.Min(count, max)).Select(i => first.AddDays(i * step)).ToList();
     }
 
     /// <summary>The query string (to is shown inclusive).</summary>

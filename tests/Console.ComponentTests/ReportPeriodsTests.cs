@@ -26,8 +26,12 @@ public sealed class ReportPeriodsTests
     }
 
     [Fact]
-    public void A_long_range_stops_at_the_cap()
+    public void A_long_range_keeps_its_latest_periods()
     {
-        Assert.Equal(400, new ReportFilter(Wednesday, Wednesday.AddDays(3650), ReportBucket.Day, null).EveryPeriod().Count);
+        var days = new ReportFilter(Wednesday, Wednesday.AddDays(3650), ReportBucket.Day, null).EveryPeriod();
+
+        Assert.Equal(400, days.Count);
+        Assert.Equal(Wednesday.AddDays(3649), days[^1]);
+        Assert.Equal(Wednesday.AddDays(3250), days[0]);
     }
 }

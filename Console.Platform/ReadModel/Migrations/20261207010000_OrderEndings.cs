@@ -10,8 +10,10 @@ namespace OrderFlow.Platform.ReadModel.Migrations;
 /// order_endings holds, per ended order, its earliest applied terminal event (earliest <c>occurred_at</c>, then id: a
 /// duplicate or a second terminal event counts nothing; one arriving late with an earlier time moves the order to its
 /// own period), who ended it and the step whose deadline was breached first. A statement trigger on order_events keeps
-/// it (the projection's COPY, a bulk load, plain SQL alike); one on sla_breaches corrects the breached step when a breach
-/// is recorded after the ending. ended_per_day counts order_endings per UTC day, step, reason and breached step, kept by
+/// it (the projection's COPY, a bulk load, plain SQL alike); <c>order_endings_recheck()</c>, called by Console.Ingest's
+/// upkeep every minute, corrects the breached step of orders whose breach was recorded after (or while) they ended — a
+/// trigger on sla_breaches would neither see an ending written concurrently nor take its locks in the projection's order.
+/// ended_per_day counts order_endings per UTC day, step, reason and breached step, kept by
 /// statement triggers on order_endings; each backend writes its own rows (shard = its pid, as flow_step_counts,
 /// decision 0024), and <c>ended_per_day_fold()</c> folds the rows of ended backends into shard 0.
 /// </para>
@@ -65,16 +67,23 @@ public sealed class OrderEndings : Migration
                 return null;
             end $$;
 
-            create function order_endings_from_breaches() returns trigger language plpgsql as $$
+            -- The breached step of orders whose breach was recorded since the given moment, where it changed: a breach the
+            -- SLA watcher commits while the projection writes the order's ending is not seen by the ending's trigger (neither
+            -- transaction sees the other's rows). Console.Ingest's upkeep calls this every minute. Rows are locked in order_id
+            -- order, as the projection's upsert takes them, so the two never wait on each other crosswise.
+            create function order_endings_recheck(since timestamptz) returns integer language plpgsql as $$
+            declare
+                corrected integer;
             begin
-                -- Rows locked in order_id order, as the projection's upsert takes them: two writers never wait on each other crosswise.
                 update order_endings x set breached_step = l.breached_step
                 from (
                     select e.order_id, order_breached_step(e.order_id) as breached_step from order_endings e
-                    where e.order_id in (select order_id from added) order by e.order_id for update
+                    where e.order_id in (select b.order_id from sla_breaches b where b.detected_at >= since)
+                    order by e.order_id for update of e
                 ) l
                 where x.order_id = l.order_id and x.breached_step is distinct from l.breached_step;
-                return null;
+                get diagnostics corrected = row_count;
+                return corrected;
             end $$;
 
             -- Deletes, not truncate: a "truncate order_events, order_endings" holds order_endings open in this statement.
@@ -128,8 +137,6 @@ public sealed class OrderEndings : Migration
                 referencing new table as added for each statement execute function order_endings_from_events();
             create trigger order_events_endings_truncate after truncate on order_events
                 for each statement execute function order_endings_truncated();
-            create trigger sla_breaches_endings after insert on sla_breaches
-                referencing new table as added for each statement execute function order_endings_from_breaches();
 
             insert into order_endings (order_id, step, occurred_at, event_id, reason, breached_step)
             select distinct on (e.order_id) e.order_id, e.step, e.occurred_at, e.id, order_ending_reason(e.attributes, e.service), order_breached_step(e.order_id)
@@ -180,14 +187,13 @@ public sealed class OrderEndings : Migration
             drop trigger order_endings_per_day_delete on order_endings;
             drop trigger order_endings_per_day_update on order_endings;
             drop trigger order_endings_per_day_insert on order_endings;
-            drop trigger sla_breaches_endings on sla_breaches;
             drop trigger order_events_endings_truncate on order_events;
             drop trigger order_events_endings on order_events;
             drop function ended_per_day_removed();
             drop function ended_per_day_updated();
             drop function ended_per_day_added();
             drop function order_endings_truncated();
-            drop function order_endings_from_breaches();
+            drop function order_endings_recheck(timestamptz);
             drop function order_endings_from_events();
             drop function order_breached_step(text);
             drop function order_ending_reason(jsonb, text);
