@@ -93,10 +93,10 @@ public sealed class ExpiryReportTests(PostgresServer postgres) : IDisposable
         await Eventually.UntilAsync(async () =>
             {
                 await upkeep.FoldAsync(CancellationToken.None);
-                return await CountAsync(dataSource, "select count(*) from ended_per_day where shard <> 0");
+                return await readModel.CountAsync("select count(*) from ended_per_day where shard <> 0");
             },
             n => n == 0, Timeout, "every writer's rows folded");
-        Assert.Equal(0, await CountAsync(dataSource, "select count(*) from ended_per_day where orders = 0"));
+        Assert.Equal(0, await readModel.CountAsync("select count(*) from ended_per_day where orders = 0"));
         Assert.Equal(report.Periods, (await AssertReportsMatchHistoryAsync(queries, dataSource)).Periods);
 
         // Emptied (with the kept tables named too, as a reset of the read model would): nothing ended.
@@ -209,12 +209,6 @@ public sealed class ExpiryReportTests(PostgresServer postgres) : IDisposable
         }
 
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<long> CountAsync(NpgsqlDataSource dataSource, string sql)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     public void Dispose() => _kafka.Dispose();
