@@ -20,22 +20,25 @@ public static class LagImpactEstimate
     /// Orders already past their deadline are counted apart. No drain while behind: every deadline inside the horizon breaches.
     /// </summary>
     public static LagImpact Estimate(long messagesBehind, double drainPerSecond, IReadOnlyCollection<DateTimeOffset> waitingDueAt, DateTimeOffset now, TimeSpan horizon) =>
-        Estimate(messagesBehind, drainPerSecond, waitingDueAt.Count, waitingDueAt.Where(due => due <= now + horizon).ToList(), now, horizon);
+        Estimate(messagesBehind, drainPerSecond, waitingDueAt.Count, 0, waitingDueAt.Where(due => due <= now + horizon).ToList(), now, horizon);
 
     /// <summary>
-    /// The same estimate from how many orders wait (<paramref name="waiting"/>) and the deadlines of those due by the
-    /// horizon's end (<paramref name="dueByHorizon"/>; later ones may be in it too and are ignored): only those can breach
-    /// within the horizon or have breached, so the reader need not fetch every waiting order's deadline.
+    /// The same estimate from how many orders wait (<paramref name="waiting"/>), how many of them the SLA watcher has
+    /// already recorded as breached (<paramref name="breached"/>: their deadline is behind them, whatever the drain), and
+    /// the deadlines of the others due by the horizon's end (<paramref name="dueByHorizon"/>; later ones may be in it too
+    /// and are ignored): only those can breach within the horizon or be past due before the watcher saw them, so the
+    /// reader need not fetch every waiting order's deadline.
     /// </summary>
-    public static LagImpact Estimate(long messagesBehind, double drainPerSecond, int waiting, IReadOnlyCollection<DateTimeOffset> dueByHorizon, DateTimeOffset now, TimeSpan horizon)
+    public static LagImpact Estimate(long messagesBehind, double drainPerSecond, int waiting, int breached, IReadOnlyCollection<DateTimeOffset> dueByHorizon, DateTimeOffset now, TimeSpan horizon)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(breached);
         ArgumentOutOfRangeException.ThrowIfNegative(messagesBehind);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(horizon, TimeSpan.Zero);
         var drain = double.IsFinite(drainPerSecond) ? Math.Max(0, drainPerSecond) : 0;
         TimeSpan? timeToDrain = messagesBehind == 0 ? TimeSpan.Zero
             : drain > 0 ? TimeSpan.FromSeconds(Math.Min(messagesBehind / drain, TimeSpan.MaxValue.TotalSeconds / 2)) : null;
         var end = now + horizon;
-        var alreadyBreached = dueByHorizon.Count(due => due <= now);
+        var alreadyBreached = breached + dueByHorizon.Count(due => due <= now);
         var pending = Math.Max(waiting - alreadyBreached, 0);
         var soon = dueByHorizon.Where(due => due > now && due <= end).Order().ToArray();
         var breaching = 0;

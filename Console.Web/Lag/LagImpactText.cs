@@ -18,9 +18,9 @@ public static class LagImpactText
         }
 
         var breach = impact.BreachWithinHorizon == 0
-            ? $"none breaches in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate"
+            ? $"{(impact.AlreadyBreached > 0 ? "none of the others" : "none")} will breach in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate"
             : $"{impact.BreachWithinHorizon:N0} will breach in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate";
-        var already = impact.AlreadyBreached > 0 ? $" ({impact.AlreadyBreached:N0} already past their deadline)" : "";
+        var already = impact.AlreadyBreached > 0 ? $" ({impact.AlreadyBreached:N0} already breached)" : "";
         return $"{impact.Waiting:N0} waiting at {step}{already}; {breach}";
     }
 

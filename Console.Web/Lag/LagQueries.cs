@@ -65,17 +65,18 @@ public sealed class LagQueries(NpgsqlDataSource dataSource, TimeProvider clock, 
             "select consumer_group, topic, partition, sampled_at, committed_offset, high_watermark from consumer_lag_samples where sampled_at > $1 order by 1, 2, 3, 4");
         drain.Parameters.Add(new NpgsqlParameter { Value = now - DrainWindow });
         batch.BatchCommands.Add(drain);
-        // How many wait at each group's step: the counts kept as orders change (decision 0024). Whose deadline falls by the
-        // horizon's end: through the watch-time index, a lower bound of the deadline (decision 0013) — not every waiting
-        // order's row (1.5 s at 3,000,000 orders under load, docs/benchmarks.md).
+        // How many wait at each group's step, and how many of them are breached: the counts kept as orders change (decision
+        // 0024). Whose deadline falls by the horizon's end, among the others: through the watch-time index, a lower bound
+        // of the deadline (decision 0013) — not every waiting order's row (1.5 s at 3,000,000 orders under load,
+        // docs/benchmarks.md). A breached order is no longer watched for the step's deadline, so only the kept count has it.
         var steps = options.Value.GroupSteps.Values.Distinct().ToArray();
-        var waiting = new NpgsqlBatchCommand("select step, sum(waiting)::bigint from flow_step_counts where step = any($1) group by step");
+        var waiting = new NpgsqlBatchCommand("select step, sum(waiting)::bigint, sum(breached)::bigint from flow_step_counts where step = any($1) group by step");
         waiting.Parameters.Add(new NpgsqlParameter { Value = steps });
         batch.BatchCommands.Add(waiting);
         var dueSoon = new NpgsqlBatchCommand(
             """
             select p, o.sla_due_at from orders o, unnest(o.positions) p
-            where o.sla_watch_at <= $2 and (o.status = 'in-progress') is true and p = any($1) and o.sla_due_at <= $2
+            where o.sla_watch_at <= $2 and (o.status = 'in-progress') is true and o.sla_state <> 'breached' and p = any($1) and o.sla_due_at <= $2
             """);
         dueSoon.Parameters.Add(new NpgsqlParameter { Value = steps });
         dueSoon.Parameters.Add(new NpgsqlParameter { Value = now + LagImpactEstimate.DefaultHorizon });
@@ -107,10 +108,10 @@ public sealed class LagQueries(NpgsqlDataSource dataSource, TimeProvider clock, 
         }
 
         await r.NextResultAsync(cancellationToken);
-        var waitingAt = new Dictionary<string, long>(StringComparer.Ordinal);
+        var waitingAt = new Dictionary<string, (long Waiting, long Breached)>(StringComparer.Ordinal);
         while (await r.ReadAsync(cancellationToken))
         {
-            waitingAt[r.GetString(0)] = r.GetInt64(1);
+            waitingAt[r.GetString(0)] = (r.GetInt64(1), r.GetInt64(2));
         }
 
         await r.NextResultAsync(cancellationToken);
@@ -127,8 +128,9 @@ public sealed class LagQueries(NpgsqlDataSource dataSource, TimeProvider clock, 
             var rate = LagImpactEstimate.DrainRate(windows.Where(w => w.Key.Group == g.Key).Select(w => (IReadOnlyList<LagSample>)w.Value));
             var step = options.Value.GroupSteps.GetValueOrDefault(g.Key);
             var lag = rows.Sum(x => x.Lag);
+            var (waiting, breached) = step is null ? default : waitingAt.GetValueOrDefault(step);
             var impact = step is null ? null : LagImpactEstimate.Estimate(
-                lag, rate, (int)Math.Min(int.MaxValue, waitingAt.GetValueOrDefault(step)), dues.GetValueOrDefault(step) ?? [], now, LagImpactEstimate.DefaultHorizon);
+                lag, rate, (int)Math.Min(int.MaxValue, waiting), (int)Math.Clamp(breached, 0, int.MaxValue), dues.GetValueOrDefault(step) ?? [], now, LagImpactEstimate.DefaultHorizon);
             return new GroupLag(g.Key, rows.MaxBy(x => Array.IndexOf(Severity, x.Status))!.Status, lag, rows.Max(x => x.LagSeconds), rows,
                 trends.GetValueOrDefault(g.Key) ?? [], rate, step, impact);
         }).ToList();

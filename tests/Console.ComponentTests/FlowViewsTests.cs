@@ -159,7 +159,7 @@ public sealed class FlowViewsTests : ComponentTest
         var cut = Render<LagView>(p => p.Add(v => v.Groups, [group]));
 
         var text = cut.Find("[data-testid=lag-impact]");
-        Assert.Equal("3 waiting at stock-reserved (1 already past their deadline); 1 will breach in the next 10 min at the current drain rate",
+        Assert.Equal("3 waiting at stock-reserved (1 already breached); 1 will breach in the next 10 min at the current drain rate",
             text.TextContent.Trim().Split("see them")[0].Trim());
         Assert.Contains("impact-bad", text.GetAttribute("class"));
         Assert.Contains("not draining", cut.Find("[data-testid=lag-group]").TextContent);
@@ -170,6 +170,10 @@ public sealed class FlowViewsTests : ComponentTest
     public void A_group_without_a_step_or_waiting_orders_says_so()
     {
         Assert.Equal("no step mapped to this group", LagImpactText.Summary(null, null));
+        Assert.Equal("1,836 waiting at payment-authorized (1,826 already breached); none of the others will breach in the next 10 min at the current drain rate",
+            LagImpactText.Summary(LagImpactEstimate.Estimate(5, 1, 1836, 1826, [], T0, LagImpactEstimate.DefaultHorizon), "payment-authorized"));
+        Assert.Equal("4 waiting at shipped; none will breach in the next 10 min at the current drain rate",
+            LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [T0.AddMinutes(1), T0.AddMinutes(2), T0.AddMinutes(3), T0.AddMinutes(30)], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
         Assert.Equal("no order waiting at shipped", LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
         Assert.Equal("caught up", LagImpactText.Drain(null, 0));
     }

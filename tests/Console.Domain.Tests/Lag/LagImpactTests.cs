@@ -56,13 +56,30 @@ public sealed class LagImpactTests
         var soon = new[] { Now.AddSeconds(-5), Now.AddSeconds(-1), Now.AddMilliseconds(100), Now.AddSeconds(1) };
         var later = Enumerable.Range(1, 996).Select(i => Now.AddHours(1).AddSeconds(i));
 
-        var fromFew = LagImpactEstimate.Estimate(200, 1, 1000, soon, Now, Ten);
+        var fromFew = LagImpactEstimate.Estimate(200, 1, 1000, 0, soon, Now, Ten);
         var fromAll = LagImpactEstimate.Estimate(200, 1, [.. soon, .. later], Now, Ten);
 
         Assert.Equal(fromAll, fromFew);
         Assert.Equal(1000, fromFew.Waiting);
         Assert.Equal(2, fromFew.AlreadyBreached);
         Assert.Equal(1, fromFew.BreachWithinHorizon); // due in 0.1 s, reached in 0.2 s; due in 1 s, reached in 0.4 s
+    }
+
+    [Fact]
+    public void Orders_the_watcher_recorded_as_breached_count_as_already_breached_and_not_as_pending()
+    {
+        // 10 waiting, 6 of them recorded as breached (no longer watched, so no deadline read for them), 1 past due that the
+        // watcher has not reached yet, 3 due within the horizon (5, 15, 25 s). 30 behind at 1/s: 10 - 7 = 3 pending,
+        // reached after 10, 20 and 30 s, each after its deadline. Were the 6 breached
+        // taken as pending (9 of them), the 3 would be reached after 3.3, 6.7 and 10 s, before their deadlines.
+        var impact = LagImpactEstimate.Estimate(30, 1, 10, 6, DueInSeconds(-2, 5, 15, 25), Now, Ten);
+        var breachedUnknown = LagImpactEstimate.Estimate(30, 1, 10, 0, DueInSeconds(-2, 5, 15, 25), Now, Ten);
+
+        Assert.Equal(10, impact.Waiting);
+        Assert.Equal(7, impact.AlreadyBreached);
+        Assert.Equal(3, impact.BreachWithinHorizon);
+        Assert.Equal(1, breachedUnknown.AlreadyBreached);
+        Assert.Equal(0, breachedUnknown.BreachWithinHorizon);
     }
 
     [Fact]
