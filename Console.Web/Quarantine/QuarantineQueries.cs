@@ -3,34 +3,70 @@ using OrderFlow.Web.Orders;
 
 namespace OrderFlow.Web.Quarantine;
 
-public sealed record QuarantinedSummary(long Id, string Topic, int Partition, long Offset, string? KeyText, string Error, DateTimeOffset ReceivedAt);
+public sealed record QuarantinedSummary(long Id, string Topic, int Partition, long Offset, string? KeyText, string Error, DateTimeOffset ReceivedAt, string Cause);
 
 public sealed record QuarantinedRecord(long Id, string Topic, int Partition, long Offset, byte[]? Key, byte[]? Value, string HeadersJson, string Error, DateTimeOffset ReceivedAt, string? OrderId);
 
-/// <summary>Records Console.Ingest refused (could not read as operational events), newest first.</summary>
+/// <summary>Quarantined records of one cause (the error's shape, PostgreSQL's <c>console_error_cause</c>): how many, where, when, one full reason.</summary>
+public sealed record QuarantineCause(string Cause, long Count, IReadOnlyList<string> Topics, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, string Example);
+
+/// <summary>Records Console.Ingest refused (could not read as operational events): grouped by cause, and listed newest first.</summary>
 public sealed class QuarantineQueries(NpgsqlDataSource dataSource)
 {
     public const int MaxRows = 500;
 
-    public async Task<IReadOnlyList<QuarantinedSummary>> ListAsync(string? topic, string? error, CancellationToken cancellationToken = default)
+    /// <summary>The causes of the records the filters match, largest first (at most <see cref="MaxRows"/> causes).</summary>
+    public async Task<IReadOnlyList<QuarantineCause>> CausesAsync(string? topic, string? error, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            select id, topic, partition, "offset", case when key is null then null else encode(key, 'escape') end, error, received_at
+            select cause, count(*), array_agg(distinct topic order by topic), min(received_at), max(received_at), min(error)
             from quarantined_records
-            where ($1::text is null or topic = $1) and ($2::text is null or error ilike '%' || $2 || '%')
-            order by received_at desc, id desc limit {MaxRows}
+            where {Where}
+            group by cause order by count(*) desc, cause limit {MaxRows}
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)topic ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)error?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        AddFilters(command, topic, error, null);
+        await using var r = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<QuarantineCause>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            list.Add(new QuarantineCause(r.GetString(0), r.GetInt64(1), r.GetFieldValue<string[]>(2), r.GetFieldValue<DateTimeOffset>(3), r.GetFieldValue<DateTimeOffset>(4), r.GetString(5)));
+        }
+
+        return list;
+    }
+
+    /// <summary>The newest <paramref name="limit"/> records the filters match (one cause, or every one when <paramref name="cause"/> is null).</summary>
+    public async Task<IReadOnlyList<QuarantinedSummary>> ListAsync(string? topic, string? error, string? cause = null, int limit = MaxRows, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = dataSource.CreateCommand(
+            $"""
+            select id, topic, partition, "offset", case when key is null then null else encode(key, 'escape') end, error, received_at, cause
+            from quarantined_records
+            where {Where}
+            order by received_at desc, id desc limit $4
+            """);
+        AddFilters(command, topic, error, cause);
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
         await using var r = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<QuarantinedSummary>();
         while (await r.ReadAsync(cancellationToken))
         {
-            list.Add(new QuarantinedSummary(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.GetInt64(3), OrderQueries.NullableString(r, 4), r.GetString(5), r.GetFieldValue<DateTimeOffset>(6)));
+            list.Add(new QuarantinedSummary(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.GetInt64(3), OrderQueries.NullableString(r, 4), r.GetString(5), r.GetFieldValue<DateTimeOffset>(6), r.GetString(7)));
         }
 
         return list;
+    }
+
+    private const string Where = "($1::text is null or topic = $1) and ($2::text is null or error ilike '%' || $2 || '%') and ($3::text is null or cause = $3)";
+
+    private static void AddFilters(NpgsqlCommand command, string? topic, string? error, string? cause)
+    {
+        static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
+        command.Parameters.Add(Text(topic));
+        command.Parameters.Add(Text(error?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_")));
+        command.Parameters.Add(Text(cause));
     }
 
     public async Task<QuarantinedRecord?> FindAsync(long id, CancellationToken cancellationToken = default)

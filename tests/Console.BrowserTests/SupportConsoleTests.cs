@@ -161,6 +161,46 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
     }
 
     [Fact]
+    public async Task Quarantined_records_group_by_cause_and_a_cause_pages_through_its_records()
+    {
+        // 101 more records that are not UTF-8 (other tests add some too): more than one page of that cause.
+        using var producer = console.Kafka.CreateProducer();
+        for (var i = 0; i < 101; i++)
+        {
+            producer.Produce(KafkaBroker.OperationalTopic, new Message<string, byte[]> { Key = $"ORD-QPAGE-{i:D3}", Value = [0xc3, 0x28, (byte)i] });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        const string cause = "payload is not valid UTF-<n>";
+
+        var page = await console.NewPageAsync();
+        await console.OpenAsync(page, "/quarantine");
+        var group = page.Locator($"[data-testid=quarantine-cause][data-cause='{cause}']");
+        await Assertions.Expect(group).ToBeVisibleAsync(Visible);
+        var count = page.Locator("tr", new() { Has = group }).GetByTestId("quarantine-cause-count");
+        await Assertions.Expect(count).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^(1\d\d|[2-9]\d\d|\d,\d{3})$"), new() { Timeout = 30_000 });
+
+        // The cause is a link (keyboard: Tab to it, Enter): the records below are that cause's, newest first, 100 a page.
+        await group.GetByRole(AriaRole.Link).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("cause=payload%20is%20not%20valid%20UTF-%3Cn%3E"));
+        await Assertions.Expect(page.GetByTestId("quarantine-shown")).ToContainTextAsync("the newest 100 of", Contains);
+        var rows = page.GetByTestId("quarantine-records").Locator("tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(100);
+        await Assertions.Expect(page.GetByTestId("quarantine-reason").First).ToHaveTextAsync("payload is not valid UTF-8");
+        var total = int.Parse(await count.TextContentAsync() ?? "", System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+
+        await page.GetByTestId("quarantine-more").ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(Math.Min(total, 200), new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("quarantine-reason")).ToHaveTextAsync(Enumerable.Repeat("payload is not valid UTF-8", Math.Min(total, 200)).ToArray());
+        await ConsoleFixture.ScreenshotAsync(page, "quarantine-cause");
+
+        await page.GetByTestId("quarantine-all-causes").ClickAsync();
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new System.Text.RegularExpressions.Regex("cause="));
+        await Assertions.Expect(page.GetByTestId("quarantine-shown")).ToContainTextAsync("newest 100 of", Contains);
+    }
+
+    [Fact]
     public async Task The_go_to_order_box_opens_an_order_by_id()
     {
         var orderId = "ORD-GOTO-" + Guid.NewGuid().ToString("N")[..6];
