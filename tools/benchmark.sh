@@ -6,7 +6,8 @@
 #   tools/benchmark.sh discovered [events...]                 the discovered flow's query (/workflow) at 1 and 10 million events
 #   tools/benchmark.sh latency <web url> <bootstrap> [probes] [pages]  event→screen latency, memory and CPU per page against ./run.sh's stack
 #                                                          (LATENCY_LOAD=6000: background load; then run the stack with ORDERFLOW_SIMULATOR=off, decision 0027;
-#                                                          LATENCY_TRACE=<dir>: each probe's timestamps as CSV, to split at the write)
+#                                                          LATENCY_TRACE=<dir>: each probe's timestamps as CSV, to split at the write;
+#                                                          LATENCY_LOAD_NICE=19: the load from its own process at that niceness)
 #   tools/benchmark.sh pages <web url> [counts] [seconds]  CPU, connections, heap and liveness of N open pages against ./run.sh's stack
 #                                                          (PAGES_PER_TAB=20: twenty pages as frames of one tab, for 200 pages on a small machine)
 #   tools/benchmark.sh search [requests] [generate]       order search per filter at 1,000,000 orders (database search_bench on

@@ -26,6 +26,12 @@ if (args is ["latency", .. var latencyArgs])
     return;
 }
 
+if (args is ["load", .. var loadArgs])
+{
+    await OrderFlow.Benchmarks.ScreenLatency.LoadAsync(loadArgs);
+    return;
+}
+
 if (args is ["pages", .. var pagesArgs])
 {
     await OrderFlow.Benchmarks.OpenPages.RunAsync(pagesArgs);

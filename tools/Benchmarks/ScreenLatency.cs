@@ -39,7 +39,10 @@ public static class ScreenLatency
         await Browsers.SignInAsync(signIn, web, "business", "business-demo");
         await signIn.CloseAsync();
 
-        using var load = BackgroundLoad.Start(bootstrap, int.TryParse(Environment.GetEnvironmentVariable("LATENCY_LOAD"), out var rate) ? rate : 0);
+        var rate = int.TryParse(Environment.GetEnvironmentVariable("LATENCY_LOAD"), out var r) ? r : 0;
+        using ILoad? load = Environment.GetEnvironmentVariable("LATENCY_LOAD_NICE") is { Length: > 0 } nice
+            ? LoadProcess.Start(bootstrap, rate, int.Parse(nice, System.Globalization.CultureInfo.InvariantCulture))
+            : BackgroundLoad.Start(bootstrap, rate);
         if (load is not null)
         {
             // The probes measure the steady load: the first probe, sent as the load started, reached the read model 1.0–1.6 s
@@ -167,8 +170,59 @@ public static class ScreenLatency
         Console.WriteLine($"  raw: {string.Join(' ', samples.Select(s => s.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}");
     }
 
+    /// <summary>
+    /// <c>load &lt;bootstrap&gt; &lt;events/s&gt;</c>: the background load alone, until its standard input closes (then its report).
+    /// Run by <see cref="LoadProcess"/> under <c>nice</c>.
+    /// </summary>
+    public static async Task LoadAsync(string[] args)
+    {
+        var load = BackgroundLoad.Start(args[0], int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+        await Console.In.ReadToEndAsync();
+        load?.Dispose();
+        load?.Report();
+    }
+
+    private interface ILoad : IDisposable
+    {
+        void Report();
+    }
+
+    /// <summary>
+    /// LATENCY_LOAD_NICE=&lt;n&gt;: the background load in its own process at that niceness, as a stand-in for producers on
+    /// other machines: on one small machine the load's producer otherwise competes for the cores with the stack it loads.
+    /// </summary>
+    private sealed class LoadProcess(Process process) : ILoad
+    {
+        public static LoadProcess? Start(string bootstrap, int eventsPerSecond, int niceness)
+        {
+            if (eventsPerSecond <= 0)
+            {
+                return null;
+            }
+
+            var start = new ProcessStartInfo("nice") { RedirectStandardInput = true, UseShellExecute = false };
+            foreach (var arg in (string[])["-n", niceness.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessPath!, typeof(ScreenLatency).Assembly.Location, "load", bootstrap, eventsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            Console.WriteLine($"background load: {eventsPerSecond:N0} events/s from a separate process at niceness {niceness}");
+            return new LoadProcess(Process.Start(start)!);
+        }
+
+        /// <summary>The load goes on (through the pages' measurement, as in process); the process reports as it ends.</summary>
+        public void Report() => Console.WriteLine("background load: its figures follow when it stops, at the end of the run");
+
+        public void Dispose()
+        {
+            process.StandardInput.Close();
+            process.WaitForExit();
+            process.Dispose();
+        }
+    }
+
     /// <summary>Happy-path orders published at a steady rate on their own thread until disposed.</summary>
-    private sealed class BackgroundLoad : IDisposable
+    private sealed class BackgroundLoad : ILoad
     {
         private static readonly string[] Steps = ["order-placed", "payment-authorized", "stock-reserved", "shipped", "order-completed"];
         private readonly IProducer<string, byte[]> _producer;
