@@ -201,6 +201,40 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
     }
 
     [Fact]
+    public async Task Stuck_orders_show_every_group_at_a_glance_and_a_group_lists_its_first_twenty_until_asked()
+    {
+        // 25 orders placed long ago with nothing after: each waits for payment and stock, past its deadline.
+        var prefix = "ORD-STUCK-" + Guid.NewGuid().ToString("N")[..6];
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync(Enumerable.Range(0, 25).Select(i => Events.Step($"{prefix}-{i:D2}", "order-placed", 0)));
+
+        var page = await console.NewPageAsync();
+        await console.OpenAsync(page, "/stuck");
+        const string waitingFor = "payment-authorized + stock-reserved";
+        var group = page.Locator($"[data-testid=stuck-group][data-waiting-for='{waitingFor}']");
+        await Assertions.Expect(group.GetByTestId("stuck-group-count")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^(2[5-9]|[3-9]\d|\d{3}|\d,\d{3}) orders$"), new() { Timeout = 30_000 });
+        var listed = int.Parse((await group.GetByTestId("stuck-group-count").TextContentAsync())!.Split(' ')[0], System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        var rows = group.GetByTestId("stuck-row");
+        await Assertions.Expect(rows).ToHaveCountAsync(20);
+        await Assertions.Expect(group.GetByTestId("stuck-group-shown")).ToContainTextAsync($"showing 20 of {listed:N0}", Contains);
+
+        // Every group is named once at the top; this one's entry leads to its table.
+        var entry = page.GetByTestId("stuck-overview-item").Filter(new() { HasText = waitingFor });
+        await Assertions.Expect(entry).ToHaveCountAsync(1);
+        await Assertions.Expect(page.GetByTestId("stuck-overview-item")).ToHaveCountAsync(await page.GetByTestId("stuck-group").CountAsync());
+        await entry.ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/stuck#stuck-group-\\d+$"));
+        await Assertions.Expect(group).ToBeInViewportAsync();
+
+        await group.GetByTestId("stuck-group-toggle").ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(Math.Min(listed, 200), new() { Timeout = 30_000 });
+        await Assertions.Expect(group.GetByText($"{prefix}-24", new() { Exact = true })).ToBeVisibleAsync(Visible);
+        await ConsoleFixture.ScreenshotAsync(page, "stuck-groups");
+        await group.GetByTestId("stuck-group-toggle").ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(20);
+    }
+
+    [Fact]
     public async Task The_go_to_order_box_opens_an_order_by_id()
     {
         var orderId = "ORD-GOTO-" + Guid.NewGuid().ToString("N")[..6];
