@@ -17,6 +17,11 @@ public static class LagImpactText
             return $"no order waiting at {step}";
         }
 
+        if (impact.AlreadyBreached >= impact.Waiting)
+        {
+            return $"{impact.Waiting:N0} waiting at {step}, all already breached";
+        }
+
         var breach = impact.BreachWithinHorizon == 0
             ? $"{(impact.AlreadyBreached > 0 ? "none of the others" : "none")} will breach in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate"
             : $"{impact.BreachWithinHorizon:N0} will breach in the next {(int)impact.Horizon.TotalMinutes} min at the current drain rate";

@@ -172,6 +172,8 @@ public sealed class FlowViewsTests : ComponentTest
         Assert.Equal("no step mapped to this group", LagImpactText.Summary(null, null));
         Assert.Equal("1,836 waiting at payment-authorized (1,826 already breached); none of the others will breach in the next 10 min at the current drain rate",
             LagImpactText.Summary(LagImpactEstimate.Estimate(5, 1, 1836, 1826, [], T0, LagImpactEstimate.DefaultHorizon), "payment-authorized"));
+        Assert.Equal("16 waiting at order-completed, all already breached",
+            LagImpactText.Summary(LagImpactEstimate.Estimate(38, 9, 16, 16, [], T0, LagImpactEstimate.DefaultHorizon), "order-completed"));
         Assert.Equal("4 waiting at shipped; none will breach in the next 10 min at the current drain rate",
             LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [T0.AddMinutes(1), T0.AddMinutes(2), T0.AddMinutes(3), T0.AddMinutes(30)], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
         Assert.Equal("no order waiting at shipped", LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
