@@ -68,7 +68,11 @@ public static class WebServices
         app.MapPlatformHealth().AllowAnonymous();
         app.MapAuthEndpoints();
         app.MapOrdersApi();
-        app.MapFlowViews();
+        // Every view endpoint and the wallboard hub for a signed-in user or API key of any role (docs/api.md); record contents
+        // ask more of their own (PayloadAccess).
+        var (viewsApi, flowHub) = app.MapFlowViews();
+        viewsApi.RequireAuthorization();
+        flowHub.RequireAuthorization();
         app.MapActionsApi();
         app.MapBulkApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

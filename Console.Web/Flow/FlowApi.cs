@@ -7,7 +7,7 @@ namespace OrderFlow.Web.Flow;
 /// <summary>
 /// The ops-lead and business JSON API (docs/api.md) and the wallboard hub. Every endpoint is in the group
 /// <see cref="MapViewsApi"/> returns, and the hub's builder is returned too, so both go under one authorization policy
-/// with a single call each.
+/// with a single call each (<c>WebServices.MapWebEndpoints</c>: any signed-in role; record contents ask for more).
 /// </summary>
 public static class FlowApi
 {

@@ -163,7 +163,9 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
     [Fact]
     public async Task Quarantined_records_group_by_cause_and_a_cause_pages_through_its_records()
     {
-        // 101 more records that are not UTF-8 (other tests add some too): more than one page of that cause.
+        // 101 more records that are not UTF-8 than the fixture holds now (other tests add some too): more than a page.
+        const string cause = "payload is not valid UTF-<n>";
+        var before = await CountAsync("/api/quarantine/causes", causes => causes.EnumerateArray().Where(c => c.GetProperty("cause").GetString() == cause).Sum(c => c.GetProperty("count").GetInt64()));
         using var producer = console.Kafka.CreateProducer();
         for (var i = 0; i < 101; i++)
         {
@@ -171,14 +173,13 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         }
 
         producer.Flush(TimeSpan.FromSeconds(30));
-        const string cause = "payload is not valid UTF-<n>";
 
         var page = await console.NewPageAsync();
         await console.OpenAsync(page, "/quarantine");
         var group = page.Locator($"[data-testid=quarantine-cause][data-cause='{cause}']");
         await Assertions.Expect(group).ToBeVisibleAsync(Visible);
         var count = page.Locator("tr", new() { Has = group }).GetByTestId("quarantine-cause-count");
-        await Assertions.Expect(count).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^(1\d\d|[2-9]\d\d|\d,\d{3})$"), new() { Timeout = 30_000 });
+        await AtLeastAsync(page, "[data-testid=quarantine-cause][data-cause='payload is not valid UTF-<n>'] ~ [data-testid=quarantine-cause-count]", before + 101);
 
         // The cause is a link (keyboard: Tab to it, Enter): the records below are that cause's, newest first, 100 a page.
         await group.GetByRole(AriaRole.Link).FocusAsync();
@@ -187,47 +188,72 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await Assertions.Expect(page.GetByTestId("quarantine-shown")).ToContainTextAsync("the newest 100 of", Contains);
         var rows = page.GetByTestId("quarantine-records").Locator("tbody tr");
         await Assertions.Expect(rows).ToHaveCountAsync(100);
-        await Assertions.Expect(page.GetByTestId("quarantine-reason").First).ToHaveTextAsync("payload is not valid UTF-8");
-        var total = int.Parse(await count.TextContentAsync() ?? "", System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        var reasons = page.GetByTestId("quarantine-reason");
+        await Assertions.Expect(reasons.Filter(new() { HasNotText = "payload is not valid UTF-8" })).ToHaveCountAsync(0);
 
         await page.GetByTestId("quarantine-more").ClickAsync();
-        await Assertions.Expect(rows).ToHaveCountAsync(Math.Min(total, 200), new() { Timeout = 30_000 });
-        await Assertions.Expect(page.GetByTestId("quarantine-reason")).ToHaveTextAsync(Enumerable.Repeat("payload is not valid UTF-8", Math.Min(total, 200)).ToArray());
+        await AtLeastCountAsync(page, "[data-testid=quarantine-records] tbody tr", Math.Min(before + 101, 200));
+        await Assertions.Expect(reasons.Filter(new() { HasNotText = "payload is not valid UTF-8" })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByTestId("quarantine-records").GetByText("ORD-QPAGE-000", new() { Exact = true })).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "quarantine-cause");
 
         await page.GetByTestId("quarantine-all-causes").ClickAsync();
         await Assertions.Expect(page).Not.ToHaveURLAsync(new System.Text.RegularExpressions.Regex("cause="));
         await Assertions.Expect(page.GetByTestId("quarantine-shown")).ToContainTextAsync("newest 100 of", Contains);
+        await Assertions.Expect(count).ToBeVisibleAsync();
     }
+
+    /// <summary>A figure read from the JSON API with the read-only key.</summary>
+    private async Task<long> CountAsync(string path, Func<JsonElement, long> read)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(console.WebUrl) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", ConsoleFixture.ReadOnlyApiKey);
+        using var document = JsonDocument.Parse(await http.GetStringAsync(path));
+        return read(document.RootElement);
+    }
+
+    /// <summary>Waits until the number shown by the first element matching <paramref name="selector"/> reaches <paramref name="least"/>.</summary>
+    private static Task AtLeastAsync(IPage page, string selector, long least) =>
+        page.WaitForFunctionAsync(
+            "([selector, least]) => parseInt((document.querySelector(selector)?.textContent ?? '').replace(/[^0-9]/g, ''), 10) >= least",
+            new object[] { selector, least }, new() { Timeout = 30_000 });
+
+    /// <summary>Waits until at least <paramref name="least"/> elements match <paramref name="selector"/>.</summary>
+    private static Task AtLeastCountAsync(IPage page, string selector, long least) =>
+        page.WaitForFunctionAsync("([selector, least]) => document.querySelectorAll(selector).length >= least",
+            new object[] { selector, least }, new() { Timeout = 30_000 });
 
     [Fact]
     public async Task Stuck_orders_show_every_group_at_a_glance_and_a_group_lists_its_first_twenty_until_asked()
     {
-        // 25 orders placed long ago with nothing after: each waits for payment and stock, past its deadline.
+        // 25 orders placed long ago with nothing after: each waits for payment and stock, past its deadline. Other tests'
+        // orders may wait there too: the group holds at least as many as before plus these.
+        const string waitingFor = "payment-authorized + stock-reserved";
+        var before = await CountAsync("/api/stuck", groups => groups.EnumerateArray().Where(g => g.GetProperty("waitingFor").GetString() == waitingFor).Sum(g => g.GetProperty("count").GetInt64()));
         var prefix = "ORD-STUCK-" + Guid.NewGuid().ToString("N")[..6];
         using var producer = console.Kafka.CreateProducer();
         await producer.PublishAsync(Enumerable.Range(0, 25).Select(i => Events.Step($"{prefix}-{i:D2}", "order-placed", 0)));
 
         var page = await console.NewPageAsync();
         await console.OpenAsync(page, "/stuck");
-        const string waitingFor = "payment-authorized + stock-reserved";
         var group = page.Locator($"[data-testid=stuck-group][data-waiting-for='{waitingFor}']");
-        await Assertions.Expect(group.GetByTestId("stuck-group-count")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^(2[5-9]|[3-9]\d|\d{3}|\d,\d{3}) orders$"), new() { Timeout = 30_000 });
-        var listed = int.Parse((await group.GetByTestId("stuck-group-count").TextContentAsync())!.Split(' ')[0], System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        await Assertions.Expect(group).ToBeVisibleAsync(Visible);
+        await AtLeastAsync(page, $"[data-testid=stuck-group][data-waiting-for='{waitingFor}'] [data-testid=stuck-group-count]", before + 25);
         var rows = group.GetByTestId("stuck-row");
         await Assertions.Expect(rows).ToHaveCountAsync(20);
-        await Assertions.Expect(group.GetByTestId("stuck-group-shown")).ToContainTextAsync($"showing 20 of {listed:N0}", Contains);
+        await Assertions.Expect(group.GetByTestId("stuck-group-shown")).ToContainTextAsync("showing 20 of", Contains);
 
-        // Every group is named once at the top; this one's entry leads to its table.
+        // Every group is named once at the top; this one's entry leads to its table, by an id made of what it waits for.
         var entry = page.GetByTestId("stuck-overview-item").Filter(new() { HasText = waitingFor });
         await Assertions.Expect(entry).ToHaveCountAsync(1);
         await Assertions.Expect(page.GetByTestId("stuck-overview-item")).ToHaveCountAsync(await page.GetByTestId("stuck-group").CountAsync());
         await entry.ClickAsync();
-        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/stuck#stuck-group-\\d+$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/stuck#waiting-payment-authorized_stock-reserved$"));
+        await Assertions.Expect(group).ToHaveAttributeAsync("id", "waiting-payment-authorized_stock-reserved");
         await Assertions.Expect(group).ToBeInViewportAsync();
 
         await group.GetByTestId("stuck-group-toggle").ClickAsync();
-        await Assertions.Expect(rows).ToHaveCountAsync(Math.Min(listed, 200), new() { Timeout = 30_000 });
+        await AtLeastCountAsync(page, $"[data-testid=stuck-group][data-waiting-for='{waitingFor}'] [data-testid=stuck-row]", Math.Min(before + 25, 200));
         await Assertions.Expect(group.GetByText($"{prefix}-24", new() { Exact = true })).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "stuck-groups");
         await group.GetByTestId("stuck-group-toggle").ClickAsync();

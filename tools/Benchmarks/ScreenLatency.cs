@@ -201,7 +201,11 @@ public static class ScreenLatency
             }
 
             var start = new ProcessStartInfo("nice") { RedirectStandardInput = true, UseShellExecute = false };
-            foreach (var arg in (string[])["-n", niceness.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessPath!, typeof(ScreenLatency).Assembly.Location, "load", bootstrap, eventsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            // This program again: through the dotnet host (tools/benchmark.sh) or its own executable.
+            var self = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet"
+                ? new[] { Environment.ProcessPath!, typeof(ScreenLatency).Assembly.Location }
+                : new[] { Environment.ProcessPath! };
+            foreach (var arg in (string[])["-n", niceness.ToString(System.Globalization.CultureInfo.InvariantCulture), .. self, "load", bootstrap, eventsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)])
             {
                 start.ArgumentList.Add(arg);
             }
