@@ -50,7 +50,11 @@ public sealed class LagQueries(NpgsqlDataSource dataSource, TimeProvider clock, 
     public async Task<IReadOnlyList<GroupLag>> ListAsync(CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
-        await using var batch = dataSource.CreateBatch();
+        // One snapshot for every statement: an order the SLA watcher marks breached between the kept counts and the due-soon
+        // read would otherwise be in neither (read committed gives each statement its own).
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "select consumer_group, topic, partition, status, lag, lag_seconds, reason, evaluated_at from consumer_lag_status order by consumer_group, topic, partition"));
         var trend = new NpgsqlBatchCommand(
