@@ -88,6 +88,10 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         var cells = await row.Locator("td").AllTextContentsAsync();
         Assert.Equal([today, "2", "1", "50.0%", "0", "0", "1"], cells);
         Assert.Equal(1, await page.Locator("[data-testid=table-expiry] tbody tr").CountAsync());
+        // Nobody asked for an outreach in this fixture: a sentence says so and how, instead of a chart of zeros.
+        await Assertions.Expect(page.GetByTestId("chart-outreach").GetByTestId("chart-empty")).ToContainTextAsync("No payment-retry outreach was requested in this range");
+        Assert.Equal(0, await page.GetByTestId("chart-outreach").Locator("svg").CountAsync());
+        await Assertions.Expect(page.GetByTestId("chart-expiry").Locator("svg")).ToHaveCountAsync(1);
         await ConsoleFixture.ScreenshotAsync(page, "reports-light");
 
         var download = await page.RunAndWaitForDownloadAsync(() => page.GetByTestId("csv-expiry").ClickAsync());
@@ -96,6 +100,11 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         Assert.Equal("period,ended,expired,expiry_rate,by_sla_watcher,by_operator,by_other", lines[0]);
         Assert.Equal(string.Join(',', cells), lines[1]);
         Assert.Equal(2, lines.Length);
+
+        // A range in which nothing ended says so instead of drawing empty axes.
+        await console.OpenAsync(page, "/reports?from=2001-01-01&to=2001-01-07&bucket=day");
+        await Assertions.Expect(page.GetByTestId("chart-expiry").GetByTestId("chart-empty")).ToHaveTextAsync("No order ended in this range");
+        await Assertions.Expect(page.GetByTestId("table-expiry-by-step")).ToContainTextAsync("No order expired in this range");
     }
 
     [Fact]

@@ -286,6 +286,16 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         var orders = page.Locator("nav a[href='/orders']");
         var stuck = page.Locator("nav a[href='/stuck']");
         await Assertions.Expect(orders).ToHaveAttributeAsync("aria-current", "page");
+
+        // The tab shows the console's icon, served without signing in (the sign-in page's tab has it too).
+        var icon = await page.Locator("link[rel=icon]").GetAttributeAsync("href");
+        using (var anonymous = new HttpClient())
+        {
+            using var served = await anonymous.GetAsync(new Uri(new Uri(console.WebUrl + "/"), icon));
+            Assert.Equal(System.Net.HttpStatusCode.OK, served.StatusCode);
+            Assert.Equal("image/svg+xml", served.Content.Headers.ContentType?.MediaType);
+        }
+
         await Assertions.Expect(stuck).Not.ToHaveAttributeAsync("aria-current", "page");
 
         // A marker in the window survives only a navigation inside the circuit (a full page load would drop it).

@@ -50,6 +50,12 @@ public sealed class SimulatorOptions
     /// <summary>How long after an outreach request the customer retries the payment.</summary>
     public TimeSpan OutreachRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long the shop waits for an order's payment before the order service expires the order (reason "payment not
+    /// authorized within …"); a payment-retry outreach starts the window again. 00:00:00: never.
+    /// </summary>
+    public TimeSpan PaymentWindow { get; set; } = TimeSpan.FromMinutes(10);
+
     public ConsumeFrom ConsumeFrom { get; set; } = ConsumeFrom.Latest;
 }
 
@@ -88,6 +94,7 @@ public sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOption
         Range(problems, "OutreachSuccessRate", o.OutreachSuccessRate, 0, 1);
         Delay(problems, "ShippingDelay", o.ShippingDelay);
         Delay(problems, "OutreachRetryDelay", o.OutreachRetryDelay);
+        Delay(problems, "PaymentWindow", o.PaymentWindow);
         if (!Enum.IsDefined(o.ConsumeFrom))
         {
             problems.Add("Simulator:ConsumeFrom must be Latest or Earliest");

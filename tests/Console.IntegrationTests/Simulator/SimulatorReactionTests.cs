@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
 using OrderFlow.Domain.Control;
 using OrderFlow.Domain.Events;
@@ -64,6 +65,47 @@ public sealed class SimulatorReactionTests : IDisposable
         Assert.Equal(outreach.CommandId, retried.Attributes().GetProperty("outreachCommandId").GetGuid());
         Assert.Equal(outreach.CommandId.ToString(), headers.Header("correlation-id"));
         Assert.DoesNotContain(_ops.Of("ORD-OUT-2"), e => e.Step == "payment-authorized" && e.Outcome == StepOutcome.Succeeded);
+    }
+
+    [Fact]
+    public async Task An_order_left_unpaid_past_its_payment_window_is_expired_and_an_outreach_starts_the_window_again()
+    {
+        var window = TimeSpan.FromSeconds(2);
+        await using var simulator = Start(_kafka, new()
+        {
+            ["Simulator__PaymentFailureRate"] = "1",
+            ["Simulator__OutreachSuccessRate"] = "0",
+            ["Simulator__PaymentWindow"] = "00:00:02",
+        });
+        await Place("ORD-UNPAID-1");
+        await Place("ORD-UNPAID-2");
+        await _ops.WaitForAsync(e => e is { OrderId: "ORD-UNPAID-2", Step: "payment-authorized", Outcome: StepOutcome.Failed }, "the first payment to fail", simulator);
+        var outreach = Command("ORD-UNPAID-2", new PaymentRetryOutreachRequested("sms"));
+        await _producer.ProduceAsync(ControlTopic, ToMessage(outreach));
+
+        var (unpaid, _) = await _ops.WaitForAsync(e => e is { OrderId: "ORD-UNPAID-1", Step: "order-expired" }, "the unpaid order's expiry", simulator);
+        var placed = Assert.Single(_ops.Of("ORD-UNPAID-1"), e => e.Step == "order-placed");
+        Assert.Equal(("order-service", StepOutcome.Succeeded), (unpaid.Service, unpaid.Outcome));
+        Assert.Equal("payment not authorized within 2 s of the order", unpaid.Reason);
+        Assert.Equal(NameBasedEventId.For("order-expired", "ORD-UNPAID-1"), unpaid.EventId);
+        Assert.True(unpaid.OccurredAt >= placed.OccurredAt + window, $"expired at {unpaid.OccurredAt:O}, placed at {placed.OccurredAt:O}");
+        var attributes = unpaid.Attributes();
+        Assert.Equal("order-service", attributes.GetProperty("expiredBy").GetString());
+        Assert.Equal("00:00:02", attributes.GetProperty("paymentWindow").GetString());
+        Assert.Equal(JsonValueKind.Null, attributes.GetProperty("outreachCommandId").ValueKind);
+
+        // The outreach gave the other order a whole window from the request; its retried payment failed, so it expired then.
+        var (afterOutreach, _) = await _ops.WaitForAsync(e => e is { OrderId: "ORD-UNPAID-2", Step: "order-expired" }, "the expiry after the outreach", simulator);
+        Assert.Equal("payment not authorized within 2 s of the sms outreach", afterOutreach.Reason);
+        Assert.True(afterOutreach.OccurredAt >= outreach.RequestedAt + window, $"expired at {afterOutreach.OccurredAt:O}, outreach at {outreach.RequestedAt:O}");
+        Assert.Equal(outreach.CommandId, afterOutreach.Attributes().GetProperty("outreachCommandId").GetGuid());
+        Assert.Contains(_ops.Of("ORD-UNPAID-2"), e => e is { Step: "payment-authorized", Outcome: StepOutcome.Failed } && e.AttributesJson.Contains("retry", StringComparison.Ordinal));
+
+        // An order expired unpaid releases its stock and refunds nothing; each is expired once.
+        await _ops.WaitForAsync(e => e is { OrderId: "ORD-UNPAID-1", Step: "stock-released" }, "the stock release", simulator);
+        Assert.DoesNotContain(_ops.Of("ORD-UNPAID-1"), e => e.Step == "payment-refunded");
+        Assert.Single(_ops.Of("ORD-UNPAID-1"), e => e.Step == "order-expired");
+        Assert.Single(_ops.Of("ORD-UNPAID-2"), e => e.Step == "order-expired");
     }
 
     [Fact]

@@ -2,7 +2,8 @@ namespace OrderFlow.Simulator.Services;
 
 /// <summary>
 /// The simulated services' reactions to operator commands on the control topic (its own group, simulator-control): the
-/// payment service retries after an outreach, the order service expires an order. Each command once, by its id.
+/// payment service retries after an outreach (and the order service gives the customer a new payment window), the order
+/// service expires an order. Each command once, by its id.
 /// </summary>
 public sealed class ControlService(PaymentService payments, OrderService orders, IOptions<SimulatorOptions> options, TimeProvider clock, ILogger<ControlService> logger)
     : ConsumingService(options, clock, logger, Group)
@@ -32,6 +33,7 @@ public sealed class ControlService(PaymentService payments, OrderService orders,
         switch (command.Data)
         {
             case PaymentRetryOutreachRequested outreach:
+                orders.RestartPaymentWindow(command, outreach);
                 payments.ScheduleOutreachRetry(command, outreach, trace, stoppingToken);
                 break;
             case OrderExpiryRequested:

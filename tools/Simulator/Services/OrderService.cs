@@ -1,28 +1,54 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace OrderFlow.Simulator.Services;
 
 /// <summary>
 /// The order service (group order-service): completes an order once both shipped and payment-authorized succeeded,
-/// never one that expired or was cancelled; and expires an order on an operator's request, once per order.
+/// never one that expired or was cancelled; expires an order on an operator's request, once per order; and expires an
+/// order whose payment was not authorized within Simulator:PaymentWindow (an outreach starts the window again).
 /// It also places the new orders (<see cref="OrderPlacement"/>).
 /// </summary>
 public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOptions> options, TimeProvider clock, ILogger<OrderService> logger)
-    : ReactingService(publisher, options, clock, logger, Group, Steps.Shipped, Steps.PaymentAuthorized, Steps.OrderExpired, Steps.OrderCancelled)
+    : ReactingService(publisher, options, clock, logger, Group, Steps.OrderPlaced, Steps.Shipped, Steps.PaymentAuthorized, Steps.OrderExpired, Steps.OrderCancelled)
 {
     public const string Group = "order-service";
+
+    /// <summary>How often orders past their payment window are looked for.</summary>
+    private static readonly TimeSpan UnpaidCheck = TimeSpan.FromMilliseconds(250);
 
     private readonly Dictionary<string, string> _halfDone = [];
     private readonly RecentSet _ended = new(Memory);
     private readonly RecentSet _expiryRequested = new(Memory);
 
+    /// <summary>Orders placed and not yet paid, with the end of their payment window (at most <see cref="ConsumingService.Memory"/>).</summary>
+    private readonly ConcurrentDictionary<string, Unpaid> _unpaid = new(StringComparer.Ordinal);
+
+    private sealed record Unpaid(DateTimeOffset Until, string? Channel, Guid? OutreachCommandId);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Options.PaymentWindow > TimeSpan.Zero
+        ? Task.WhenAll(base.ExecuteAsync(stoppingToken), ExpireUnpaidAsync(stoppingToken))
+        : base.ExecuteAsync(stoppingToken);
+
     protected override async Task ReactAsync(OperationalEvent e, ConsumeResult<byte[]?, byte[]?> record, CancellationToken stoppingToken)
     {
-        if (e.Step is Steps.OrderExpired or Steps.OrderCancelled)
+        switch (e.Step)
         {
-            _halfDone.Remove(e.OrderId);
-            _ended.Add(e.OrderId);
-            return;
+            case Steps.OrderPlaced:
+                if (Options.PaymentWindow > TimeSpan.Zero && !_ended.Contains(e.OrderId) && _unpaid.Count < Memory)
+                {
+                    _unpaid.TryAdd(e.OrderId, new Unpaid(Clock.GetUtcNow() + Options.PaymentWindow, null, null));
+                }
+
+                return;
+            case Steps.PaymentAuthorized:
+                _unpaid.TryRemove(e.OrderId, out _);
+                break;
+            case Steps.OrderExpired or Steps.OrderCancelled:
+                _unpaid.TryRemove(e.OrderId, out _);
+                _halfDone.Remove(e.OrderId);
+                _ended.Add(e.OrderId);
+                return;
         }
 
         if (_ended.Contains(e.OrderId))
@@ -75,6 +101,72 @@ public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOpt
             trace: trace);
         _expiryRequested.Add(orderId);
     }
+
+    /// <summary>An outreach asks the customer to pay again: an order still unpaid gets a whole payment window from now.</summary>
+    public void RestartPaymentWindow(ControlEvent command, PaymentRetryOutreachRequested outreach)
+    {
+        var orderId = command.OrderId!;
+        if (_unpaid.TryGetValue(orderId, out var unpaid))
+        {
+            _unpaid.TryUpdate(orderId, new Unpaid(Clock.GetUtcNow() + Options.PaymentWindow, outreach.Channel, command.CommandId), unpaid);
+        }
+    }
+
+    /// <summary>
+    /// Expires the orders whose payment window ended unpaid — as a shop that does not hold stock for an order nobody pays
+    /// would. Same name-based event id as any other expiry, so one that races an operator's or the SLA watcher's folds as
+    /// a duplicate. What could not be published is tried again at the next look.
+    /// </summary>
+    private async Task ExpireUnpaidAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(UnpaidCheck, Clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var now = Clock.GetUtcNow();
+                foreach (var (orderId, unpaid) in _unpaid)
+                {
+                    if (unpaid.Until > now)
+                    {
+                        continue;
+                    }
+
+                    if (_ended.Contains(orderId) || _expiryRequested.Contains(orderId))
+                    {
+                        _unpaid.TryRemove(orderId, out _);
+                        continue;
+                    }
+
+                    var reason = unpaid.Channel is null
+                        ? $"payment not authorized within {Window(Options.PaymentWindow)} of the order"
+                        : $"payment not authorized within {Window(Options.PaymentWindow)} of the {unpaid.Channel} outreach";
+                    try
+                    {
+                        await Publisher.PublishAsync(orderId, Steps.OrderExpired, Group, reason: reason,
+                            attributes: new { expiredBy = Group, paymentWindow = Options.PaymentWindow.ToString("c", CultureInfo.InvariantCulture), outreachCommandId = unpaid.OutreachCommandId },
+                            eventId: NameBasedEventId.For(Steps.OrderExpired, orderId));
+                    }
+                    catch (ProduceException<string, byte[]> ex)
+                    {
+                        Logger.LogWarning("order-service could not expire unpaid {OrderId}: {Reason}; trying again", orderId, ex.Error.Reason);
+                        continue;
+                    }
+
+                    _expiryRequested.Add(orderId);
+                    _unpaid.TryRemove(orderId, out _);
+                    Logger.LogInformation("order-service: {OrderId} expired, {Reason}", orderId, reason);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static string Window(TimeSpan window) => window.TotalMinutes >= 1 && window.Seconds == 0
+        ? $"{window.TotalMinutes:0} min"
+        : string.Create(CultureInfo.InvariantCulture, $"{window.TotalSeconds:0.#} s");
 }
 
 /// <summary>The order service's shop front: places new orders at the configured rate (it only produces).</summary>
