@@ -141,6 +141,17 @@ public static class DeadLetterTriage
             : Decision.Accept(null));
 }
 
+/// <summary>
+/// Dismissing quarantined records: a person says the records of one cause were seen to (the producer fixed, the records
+/// not wanted). They stay byte for byte and can still be listed; they no longer count as open. A reason is required.
+/// </summary>
+public static class QuarantineTriage
+{
+    public static Decision Dismiss(ActionRequest request, string cause, long open) =>
+        Deciders.Check(request, OperatorAction.DismissQuarantined, reasonRequired: true)
+        ?? (open == 0 ? Decision.Refuse(RefusalCode.NothingToDismiss, $"no open quarantined record has the cause \"{cause}\"") : Decision.Accept(null));
+}
+
 internal static class Deciders
 {
     /// <summary>

@@ -18,6 +18,7 @@ public enum RefusalCode
     ConfirmationRequired,
     OwnRequest,
     IllegalTransition,
+    NothingToDismiss,
 }
 
 public sealed record Refusal(RefusalCode Code, string Message);

@@ -3,7 +3,7 @@ namespace OrderFlow.Domain.Actions;
 /// <summary>The roles an operator acts in (docs/control-events.md: requestedBy.role).</summary>
 public enum OperatorRole
 {
-    /// <summary>Views; single replay, payment-retry outreach, manual expiry.</summary>
+    /// <summary>Views; single replay, payment-retry outreach, manual expiry, dismissing quarantined records.</summary>
     SupportAgent,
 
     /// <summary>Everything, including bulk replay and purge, and approving a bulk purge.</summary>
@@ -24,6 +24,9 @@ public enum OperatorAction
     Skip,
     PaymentRetryOutreach,
     ManualExpiry,
+
+    /// <summary>Quarantined records of one cause seen to: kept byte for byte, no longer counted as open.</summary>
+    DismissQuarantined,
 }
 
 /// <summary>Who acts: the signed-in user and the role they act in.</summary>
@@ -43,7 +46,7 @@ public static class ActionPermissions
 {
     public static IReadOnlyDictionary<OperatorRole, IReadOnlySet<OperatorAction>> Table { get; } = new Dictionary<OperatorRole, IReadOnlySet<OperatorAction>>
     {
-        [OperatorRole.SupportAgent] = new HashSet<OperatorAction> { OperatorAction.Replay, OperatorAction.Skip, OperatorAction.PaymentRetryOutreach, OperatorAction.ManualExpiry },
+        [OperatorRole.SupportAgent] = new HashSet<OperatorAction> { OperatorAction.Replay, OperatorAction.Skip, OperatorAction.PaymentRetryOutreach, OperatorAction.ManualExpiry, OperatorAction.DismissQuarantined },
         [OperatorRole.OpsLead] = Enum.GetValues<OperatorAction>().ToHashSet(),
         [OperatorRole.BusinessUser] = new HashSet<OperatorAction>(),
     };

@@ -10,6 +10,8 @@ public static class ActionsApi
 
     public sealed record OrderActionBody(Guid ActionId, string? Reason, string? Channel = null);
 
+    public sealed record QuarantineDismissBody(Guid ActionId, string? Cause, string? Reason);
+
     /// <summary>The policy name of an action: a user whose role the table allows it.</summary>
     public static string Policy(OperatorAction action) => "action:" + action;
 
@@ -44,6 +46,9 @@ public static class ActionsApi
             Respond(actions.OutreachAsync(http.User, body.ActionId, orderId, body.Channel ?? "", body.Reason, ct))).RequireAuthorization(Policy(OperatorAction.PaymentRetryOutreach));
         orders.MapPost("/expiry", (HttpContext http, OperatorActions actions, string orderId, OrderActionBody body, CancellationToken ct) =>
             Respond(actions.ExpireAsync(http.User, body.ActionId, orderId, body.Reason, ct))).RequireAuthorization(Policy(OperatorAction.ManualExpiry));
+
+        endpoints.MapPost("/api/quarantine/dismiss", (HttpContext http, OperatorActions actions, QuarantineDismissBody body, CancellationToken ct) =>
+            Respond(actions.DismissQuarantinedAsync(http.User, body.ActionId, body.Cause, body.Reason, ct))).RequireAuthorization(Policy(OperatorAction.DismissQuarantined));
 
         endpoints.MapGet("/api/audit", async (ActionQueries queries, string? actor, string? action, string? target, int? take, CancellationToken ct) =>
             Results.Ok(await queries.AuditAsync(new AuditFilter(actor, action, target), take ?? 200, ct)));

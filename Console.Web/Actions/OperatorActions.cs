@@ -107,6 +107,52 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
     public Task<ActionOutcome> ExpireAsync(ClaimsPrincipal user, Guid actionId, string orderId, string? reason, CancellationToken ct = default) =>
         RunOnOrderAsync(user, actionId, OperatorAction.ManualExpiry, orderId, reason, ct, ManualExpiry.Decide);
 
+    /// <summary>
+    /// Dismisses the open quarantined records of one cause received until now (one arriving after stays open); nothing is
+    /// published, the records are kept. Refused when none is open; "no such cause" when the cause was never seen.
+    /// </summary>
+    public Task<ActionOutcome> DismissQuarantinedAsync(ClaimsPrincipal user, Guid actionId, string? cause, string? reason, CancellationToken ct = default) =>
+        RunAsync(user, actionId, OperatorAction.DismissQuarantined, $"quarantine-cause:{cause}", reason, ct, async (connection, transaction, request) =>
+        {
+            await using var count = new NpgsqlCommand(
+                """
+                select count(*), count(*) filter (where dismissed_at is null and received_at <= @at)
+                from quarantined_records where cause = @cause
+                """, connection, transaction);
+            count.Parameters.Add(new NpgsqlParameter<string?>("cause", cause) { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            count.Parameters.AddWithValue("at", request.At);
+            long all, open;
+            await using (var reader = await count.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                (all, open) = (reader.GetInt64(0), reader.GetInt64(1));
+            }
+
+            if (all == 0)
+            {
+                return null;
+            }
+
+            var decision = QuarantineTriage.Dismiss(request, cause!, open);
+            if (!decision.Accepted)
+            {
+                return new Decided(decision, null, [], DeadLetterChanged: false);
+            }
+
+            await using var dismiss = new NpgsqlCommand(
+                """
+                update quarantined_records set dismissed_at = @at, dismissed_by = @by, dismissed_action = @action
+                where cause = @cause and dismissed_at is null and received_at <= @at
+                """, connection, transaction);
+            dismiss.Parameters.AddWithValue("cause", cause!);
+            dismiss.Parameters.AddWithValue("at", request.At);
+            dismiss.Parameters.AddWithValue("by", request.By.User);
+            dismiss.Parameters.AddWithValue("action", request.ActionId);
+            var dismissed = await dismiss.ExecuteNonQueryAsync(ct);
+            return new Decided(decision, null, [], DeadLetterChanged: false, QuarantineChanged: true,
+                Done: $"dismissed {dismissed:N0} quarantined {(dismissed == 1 ? "record" : "records")}");
+        });
+
     /// <summary>The headers a replayed record carries after the original ones: who replayed it, and where it had been.</summary>
     public static IEnumerable<StoredHeader> ReplayHeaders(ActionRequest request, DeadLetterFacts dl)
     {
@@ -190,7 +236,9 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             return new Decided(decide(request, new OrderFacts(orderId, status, openFailureStep)), orderId, [], DeadLetterChanged: false);
         };
 
-    internal sealed record Decided(Decision Decision, string? OrderId, IReadOnlyList<OutboxMessage> Extra, bool DeadLetterChanged);
+    /// <param name="Done">What an accepted action did, in words (the answer and the audit row's detail); else "done".</param>
+    internal sealed record Decided(
+        Decision Decision, string? OrderId, IReadOnlyList<OutboxMessage> Extra, bool DeadLetterChanged, bool QuarantineChanged = false, string? Done = null);
 
     private async Task<ActionOutcome> RunAsync(
         ClaimsPrincipal user, Guid actionId, OperatorAction action, string target, string? reason, CancellationToken ct,
@@ -252,7 +300,7 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
         }
 
         await AuditAsync(connection, transaction, new AuditRow(actionId, request.At, by, action, target, decided.OrderId, reason,
-            decision.Accepted, decision.Refusal?.Message, messages.Count), ct);
+            decision.Accepted, decision.Refusal?.Message ?? decided.Done, messages.Count), ct);
 
         if (!decision.Accepted)
         {
@@ -272,7 +320,7 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             await OutboxQueue.EnqueueAsync(connection, transaction, message, request.At, ct);
         }
 
-        var accepted = new ActionOutcome(actionId, true, messages.Count == 0 ? "done" : $"accepted: {messages.Count} message(s) queued for Kafka");
+        var accepted = new ActionOutcome(actionId, true, decided.Done ?? (messages.Count == 0 ? "done" : $"accepted: {messages.Count} message(s) queued for Kafka"));
         if (bulk is not null)
         {
             await bulk.RecordAsync(connection, transaction, accepted, request, ct);
@@ -282,6 +330,7 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
         {
             Actions = 1,
             DeadLetters = decided.DeadLetterChanged ? 1 : 0,
+            Quarantined = decided.QuarantineChanged ? 1 : 0,
         }.SendAsync(connection, transaction, ct);
         await transaction.CommitAsync(ct);
         return accepted;

@@ -45,6 +45,7 @@ public static class Operators
         OperatorAction.Skip => "skip a dead letter",
         OperatorAction.PaymentRetryOutreach => "request payment-retry outreach",
         OperatorAction.ManualExpiry => "expire an order",
+        OperatorAction.DismissQuarantined => "dismiss quarantined records",
         _ => action.ToString(),
     };
 }

@@ -41,13 +41,14 @@ public static class FlowApi
         api.MapGet("/dead-letters/{id:long}", async Task<Results<Ok<DeadLetters.DeadLetterRecord>, ProblemHttpResult>> (DeadLetters.DeadLetterQueries queries, long id, CancellationToken ct) =>
                 await queries.FindAsync(id, ct) is { } record ? TypedResults.Ok(record) : TypedResults.Problem($"no dead letter {id}", statusCode: 404))
             .WithSummary("One dead letter, byte for byte (key and value base64)").RequireAuthorization(Auth.PayloadAccess.Policy);
-        api.MapGet("/quarantine", async Task<Results<Ok<IReadOnlyList<Quarantine.QuarantinedSummary>>, ProblemHttpResult>> (Quarantine.QuarantineQueries queries, string? topic, string? error, string? cause, int? limit, CancellationToken ct) =>
+        api.MapGet("/quarantine", async Task<Results<Ok<IReadOnlyList<Quarantine.QuarantinedSummary>>, ProblemHttpResult>> (Quarantine.QuarantineQueries queries, string? topic, string? error, string? cause, int? limit, bool? includeDismissed, CancellationToken ct) =>
                 limit is < 1 or > Quarantine.QuarantineQueries.MaxRows
                     ? TypedResults.Problem($"limit must be between 1 and {Quarantine.QuarantineQueries.MaxRows}", statusCode: 400)
-                    : TypedResults.Ok(await queries.ListAsync(topic, error, cause, limit ?? Quarantine.QuarantineQueries.MaxRows, ct)))
-            .WithSummary("Quarantined records, newest first (at most 500)");
-        api.MapGet("/quarantine/causes", async (Quarantine.QuarantineQueries queries, string? topic, string? error, CancellationToken ct) => TypedResults.Ok(await queries.CausesAsync(topic, error, ct)))
-            .WithSummary("Quarantined records grouped by cause (the error's shape), largest first");
+                    : TypedResults.Ok(await queries.ListAsync(topic, error, cause, limit ?? Quarantine.QuarantineQueries.MaxRows, includeDismissed ?? false, ct)))
+            .WithSummary("Open quarantined records (all with includeDismissed=true), newest first (at most 500)");
+        api.MapGet("/quarantine/causes", async (Quarantine.QuarantineQueries queries, string? topic, string? error, bool? includeDismissed, CancellationToken ct) =>
+                TypedResults.Ok(await queries.CausesAsync(topic, error, includeDismissed ?? false, ct)))
+            .WithSummary("Open quarantined records (all with includeDismissed=true) grouped by cause (the error's shape), largest first");
         api.MapGet("/quarantine/{id:long}", async Task<Results<Ok<Quarantine.QuarantinedRecord>, ProblemHttpResult>> (Quarantine.QuarantineQueries queries, long id, CancellationToken ct) =>
                 await queries.FindAsync(id, ct) is { } record ? TypedResults.Ok(record) : TypedResults.Problem($"no quarantined record {id}", statusCode: 404))
             .WithSummary("One quarantined record, byte for byte (key and value base64)").RequireAuthorization(Auth.PayloadAccess.Policy);

@@ -192,7 +192,7 @@ public sealed class FlowQueries(
         perStep.Parameters.Add(new NpgsqlParameter { Value = now });
         perStep.Parameters.Add(new NpgsqlParameter { Value = now + atRisk.Value.Horizon(workflow.Versions) });
         batch.BatchCommands.Add(perStep);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("select (select count(*) from dead_letters where status = 'new'), (select count(*) from quarantined_records)"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("select (select count(*) from dead_letters where status = 'new'), (select count(*) from quarantined_records where dismissed_at is null)"));
         await using var r = await batch.ExecuteReaderAsync(cancellationToken);
         var loads = new Dictionary<string, StepLoad>(StringComparer.Ordinal);
         while (await r.ReadAsync(cancellationToken))

@@ -22,7 +22,7 @@ public sealed class NavigationCounts(NpgsqlDataSource dataSource, SharedQueries 
             """
             select (select count(*) from (select 1 from orders where status = 'in-progress' and (sla_state = 'breached' or sla_at_risk_at <= $1) limit $2) s),
                    (select count(*) from (select 1 from dead_letters where status = 'new' limit $2) d),
-                   (select count(*) from (select 1 from quarantined_records limit $2) q)
+                   (select count(*) from (select 1 from quarantined_records where dismissed_at is null limit $2) q)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = clock.GetUtcNow() });
         command.Parameters.Add(new NpgsqlParameter { Value = NavigationCountsView.Cap + 1 });

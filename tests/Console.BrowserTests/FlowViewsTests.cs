@@ -138,7 +138,7 @@ public sealed class FlowViewsTests(ConsoleFixture console) : IClassFixture<Conso
         using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
         var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
         string[] expected = ["/api/orders", "/api/orders/{orderId}", "/api/flow", "/api/lag", "/api/stuck", "/api/dead-letters", "/api/dead-letters/{id}",
-            "/api/quarantine", "/api/quarantine/causes", "/api/quarantine/{id}", "/api/reports/expiry", "/api/reports/outreach",
+            "/api/quarantine", "/api/quarantine/causes", "/api/quarantine/{id}", "/api/quarantine/dismiss", "/api/reports/expiry", "/api/reports/outreach",
             "/api/bulk-jobs", "/api/bulk-jobs/{id}", "/api/bulk-jobs/replay", "/api/bulk-jobs/purge", "/api/bulk-jobs/{id}/start", "/api/bulk-jobs/{id}/approve",
             "/api/bulk-jobs/{id}/pause", "/api/bulk-jobs/{id}/resume", "/api/bulk-jobs/{id}/cancel"];
         Assert.All(expected, p => Assert.Contains(p, paths));

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Playwright;
+using OrderFlow.Domain.Events;
 using OrderFlow.Testing;
 
 namespace OrderFlow.BrowserTests;
@@ -201,6 +202,47 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await Assertions.Expect(page).Not.ToHaveURLAsync(new System.Text.RegularExpressions.Regex("cause="));
         await Assertions.Expect(page.GetByTestId("quarantine-shown")).ToContainTextAsync("newest 100 of", Contains);
         await Assertions.Expect(count).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Dismissing_a_cause_takes_its_records_off_the_counts_and_keeps_them_listed_on_request()
+    {
+        const string cause = "unknown schemaVersion <n> (this console reads <n>)";
+        using var producer = console.Kafka.CreateProducer();
+        foreach (var version in new[] { 77, 78, 79 })
+        {
+            var json = Encoding.UTF8.GetString(OperationalEventCodec.Serialize(Events.Step($"ORD-QDISMISS-{version}", "order-placed", 0)))
+                .Replace($"\"schemaVersion\":{OperationalEvent.CurrentSchemaVersion}", $"\"schemaVersion\":{version}", StringComparison.Ordinal);
+            await producer.ProduceAsync(KafkaBroker.OperationalTopic, new Message<string, byte[]> { Key = $"ORD-QDISMISS-{version}", Value = Encoding.UTF8.GetBytes(json) });
+        }
+
+        var page = await console.NewPageAsync();
+        await console.OpenAsync(page, "/quarantine?cause=" + Uri.EscapeDataString(cause));
+        await Assertions.Expect(page.GetByTestId("quarantine-records").GetByText("ORD-QDISMISS-79", new() { Exact = true })).ToBeVisibleAsync(Visible);
+        var navCount = page.GetByTestId("nav-quarantine-count");
+        var before = long.Parse(await navCount.TextContentAsync() ?? "", System.Globalization.CultureInfo.InvariantCulture);
+
+        // A reason first; the button names how many open records it dismisses.
+        var button = page.GetByTestId("quarantine-dismiss-button");
+        await Assertions.Expect(button).ToBeDisabledAsync();
+        await page.Locator("input[data-testid=quarantine-dismiss-reason], [data-testid=quarantine-dismiss-reason] input").First.FillAsync("producer fixed in v1.4");
+        await Assertions.Expect(button).ToBeEnabledAsync();
+        var open = long.Parse(new string((await button.TextContentAsync())!.Where(char.IsDigit).ToArray()), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(open >= 3, $"{open} open");
+        await button.ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("action-outcome")).ToHaveTextAsync($"dismissed {open:N0} quarantined records");
+        await Assertions.Expect(page.GetByTestId("quarantine-dismiss-none")).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(page.GetByText("ORD-QDISMISS-79", new() { Exact = true })).ToHaveCountAsync(0);
+        await Assertions.Expect(navCount).ToHaveTextAsync((before - open).ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 30_000 });
+        Assert.Equal(0, await CountAsync("/api/quarantine/causes", causes => causes.EnumerateArray().Where(c => c.GetProperty("cause").GetString() == cause).Sum(c => c.GetProperty("open").GetInt64())));
+
+        // Kept: listed again with "include dismissed", each marked.
+        await page.Locator("input[data-testid=quarantine-include-dismissed], [data-testid=quarantine-include-dismissed] input").First.CheckAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("includeDismissed=true"));
+        var row = page.GetByTestId("quarantine-records").Locator("tbody tr", new() { HasText = "ORD-QDISMISS-79" });
+        await Assertions.Expect(row.GetByTestId("quarantine-dismissed")).ToBeVisibleAsync(Visible);
+        await ConsoleFixture.ScreenshotAsync(page, "quarantine-dismissed");
     }
 
     /// <summary>A figure read from the JSON API with the read-only key.</summary>

@@ -25,6 +25,7 @@ public sealed class CircuitAuthorizationTests
             [OperatorAction.Skip] = (a, _, u) => Single(a.SkipAsync(u, Guid.NewGuid(), 1, "r")),
             [OperatorAction.PaymentRetryOutreach] = (a, _, u) => Single(a.OutreachAsync(u, Guid.NewGuid(), "ORD-1", "email", "r")),
             [OperatorAction.ManualExpiry] = (a, _, u) => Single(a.ExpireAsync(u, Guid.NewGuid(), "ORD-1", "r")),
+            [OperatorAction.DismissQuarantined] = (a, _, u) => Single(a.DismissQuarantinedAsync(u, Guid.NewGuid(), "c", "r")),
             [OperatorAction.BulkReplay] = (_, b, u) => Bulk(b.CreateAsync(u, BulkKind.Replay, new BulkJobRequest(Guid.NewGuid(), "r", new BulkSelection(Cause: "c")))),
             [OperatorAction.BulkPurge] = (_, b, u) => Bulk(b.CreateAsync(u, BulkKind.Purge, new BulkJobRequest(Guid.NewGuid(), "r", new BulkSelection(Cause: "c")))),
             [OperatorAction.ApproveBulkPurge] = (_, b, u) => Bulk(b.ControlAsync(u, Guid.NewGuid(), BulkCommand.Approve)),

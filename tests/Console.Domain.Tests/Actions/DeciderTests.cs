@@ -135,6 +135,21 @@ public class DeciderTests
         Assert.Equal(DeadLetterStatus.Skipped, decision.DeadLetterStatus);
     }
 
+    [Theory]
+    [InlineData(OperatorRole.SupportAgent, "fixed in the producer", 12, null)]
+    [InlineData(OperatorRole.OpsLead, "fixed in the producer", 1, null)]
+    [InlineData(OperatorRole.SupportAgent, "fixed in the producer", 0, RefusalCode.NothingToDismiss)]
+    [InlineData(OperatorRole.SupportAgent, " ", 12, RefusalCode.ReasonRequired)]
+    [InlineData(OperatorRole.BusinessUser, "fixed in the producer", 12, RefusalCode.NotPermitted)]
+    public void Dismissing_quarantined_records_needs_a_role_a_reason_and_an_open_record_and_publishes_nothing(OperatorRole role, string reason, long open, RefusalCode? refused)
+    {
+        var decision = QuarantineTriage.Dismiss(By(role, reason), "payload is not valid JSON", open);
+
+        Assert.Equal(refused, decision.Refusal?.Code);
+        Assert.Null(decision.Command);
+        Assert.Null(decision.DeadLetterStatus);
+    }
+
     [Fact]
     public void A_bulk_purge_is_approved_only_by_another_ops_lead()
     {

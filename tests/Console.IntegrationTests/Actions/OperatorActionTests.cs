@@ -252,6 +252,7 @@ public static class AuthorizationMatrix
         (OperatorAction.Skip, "/api/dead-letters/999999/skip"),
         (OperatorAction.PaymentRetryOutreach, "/api/orders/ORD-NOWHERE/outreach"),
         (OperatorAction.ManualExpiry, "/api/orders/ORD-NOWHERE/expiry"),
+        (OperatorAction.DismissQuarantined, "/api/quarantine/dismiss"),
         (OperatorAction.BulkReplay, "/api/bulk-jobs/replay"),
         (OperatorAction.BulkReplay, $"/api/bulk-jobs/{NoJob}/start"),
         (OperatorAction.BulkReplay, $"/api/bulk-jobs/{NoJob}/pause"),
@@ -262,7 +263,7 @@ public static class AuthorizationMatrix
     ];
 
     /// <summary>The body every row is sent: enough for each endpoint to get past its gate to a target that does not exist.</summary>
-    public static object Body() => new { actionId = Guid.NewGuid(), jobId = Guid.NewGuid(), reason = "matrix", channel = "email", deadLetterIds = new[] { 999999L } };
+    public static object Body() => new { actionId = Guid.NewGuid(), jobId = Guid.NewGuid(), reason = "matrix", channel = "email", deadLetterIds = new[] { 999999L }, cause = "matrix: no such cause" };
 
     private const string NoJob = "00000000-0000-4000-8000-000000000999";
 }
