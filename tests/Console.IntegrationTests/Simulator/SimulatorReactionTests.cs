@@ -92,13 +92,15 @@ public sealed class SimulatorReactionTests : IDisposable
         var attributes = unpaid.Attributes();
         Assert.Equal("order-service", attributes.GetProperty("expiredBy").GetString());
         Assert.Equal("00:00:02", attributes.GetProperty("paymentWindow").GetString());
-        Assert.Equal(JsonValueKind.Null, attributes.GetProperty("outreachCommandId").ValueKind);
+        Assert.False(attributes.TryGetProperty("outreachCommandId", out _)); // the outreach report's mark of a retried payment
+        Assert.False(attributes.TryGetProperty("afterOutreachCommandId", out _));
 
         // The outreach gave the other order a whole window from the request; its retried payment failed, so it expired then.
         var (afterOutreach, _) = await _ops.WaitForAsync(e => e is { OrderId: "ORD-UNPAID-2", Step: "order-expired" }, "the expiry after the outreach", simulator);
         Assert.Equal("payment not authorized within 2 s of the sms outreach", afterOutreach.Reason);
         Assert.True(afterOutreach.OccurredAt >= outreach.RequestedAt + window, $"expired at {afterOutreach.OccurredAt:O}, outreach at {outreach.RequestedAt:O}");
-        Assert.Equal(outreach.CommandId, afterOutreach.Attributes().GetProperty("outreachCommandId").GetGuid());
+        Assert.Equal(outreach.CommandId, afterOutreach.Attributes().GetProperty("afterOutreachCommandId").GetGuid());
+        Assert.False(afterOutreach.Attributes().TryGetProperty("outreachCommandId", out _));
         Assert.Contains(_ops.Of("ORD-UNPAID-2"), e => e is { Step: "payment-authorized", Outcome: StepOutcome.Failed } && e.AttributesJson.Contains("retry", StringComparison.Ordinal));
 
         // An order expired unpaid releases its stock and refunds nothing; each is expired once.

@@ -141,10 +141,14 @@ public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOpt
                     var reason = unpaid.Channel is null
                         ? $"payment not authorized within {Window(Options.PaymentWindow)} of the order"
                         : $"payment not authorized within {Window(Options.PaymentWindow)} of the {unpaid.Channel} outreach";
+                    // Not "outreachCommandId": the outreach report counts an event carrying that as the customer's retried payment.
+                    var window = Options.PaymentWindow.ToString("c", CultureInfo.InvariantCulture);
+                    object attributes = unpaid.OutreachCommandId is { } outreach
+                        ? new { expiredBy = Group, paymentWindow = window, afterOutreachCommandId = outreach }
+                        : new { expiredBy = Group, paymentWindow = window };
                     try
                     {
-                        await Publisher.PublishAsync(orderId, Steps.OrderExpired, Group, reason: reason,
-                            attributes: new { expiredBy = Group, paymentWindow = Options.PaymentWindow.ToString("c", CultureInfo.InvariantCulture), outreachCommandId = unpaid.OutreachCommandId },
+                        await Publisher.PublishAsync(orderId, Steps.OrderExpired, Group, reason: reason, attributes: attributes,
                             eventId: NameBasedEventId.For(Steps.OrderExpired, orderId));
                     }
                     catch (ProduceException<string, byte[]> ex)
