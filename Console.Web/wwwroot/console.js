@@ -12,6 +12,15 @@ window.orderFlowConsole = {
   }
 };
 
+// "/" anywhere but in a text field puts the cursor in the "Go to order" box (as in GitHub or Gmail).
+document.addEventListener("keydown", function (e) {
+  if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) { return; }
+  var target = e.target;
+  if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
+  var box = document.querySelector("[data-testid=go-to-order]");
+  if (box) { e.preventDefault(); box.focus(); box.select(); }
+});
+
 // Arrow keys move the selection in lists marked data-arrow-keys instead of scrolling the page.
 document.addEventListener("keydown", function (e) {
   if ((e.key === "ArrowUp" || e.key === "ArrowDown") && e.target && e.target.closest && e.target.closest("[data-arrow-keys]")) {

@@ -312,9 +312,14 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         var page = await console.NewPageAsync();
         await console.OpenAsync(page, "/stuck");
         await Assertions.Expect(page.GetByTestId("live-indicator")).ToContainTextAsync("updated", Contains);
+        // "/" from anywhere on the page (not typing in a field) puts the cursor in the box.
+        await page.EvaluateAsync("document.activeElement?.blur()");
+        await page.Keyboard.PressAsync("/");
         var box = page.GetByTestId("go-to-order");
-        await box.FillAsync(orderId);
-        await box.PressAsync("Enter");
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        await Assertions.Expect(box).ToHaveValueAsync("");
+        await page.Keyboard.TypeAsync(orderId);
+        await page.Keyboard.PressAsync("Enter");
 
         await Assertions.Expect(page).ToHaveURLAsync(console.WebUrl + "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("graph-step").First).ToBeVisibleAsync(Visible);
