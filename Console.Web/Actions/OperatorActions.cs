@@ -114,8 +114,10 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
     public Task<ActionOutcome> DismissQuarantinedAsync(ClaimsPrincipal user, Guid actionId, string? cause, string? reason, CancellationToken ct = default) =>
         RunAsync(user, actionId, OperatorAction.DismissQuarantined, $"quarantine-cause:{cause}", reason, ct, async (connection, transaction, request) =>
         {
+            // Two dismissals of one cause take turns (the second finds nothing open and is refused, not "dismissed 0").
             await using var count = new NpgsqlCommand(
                 """
+                select pg_advisory_xact_lock(hashtextextended('quarantine-cause:' || @cause, 0));
                 select count(*), count(*) filter (where dismissed_at is null and received_at <= @at)
                 from quarantined_records where cause = @cause
                 """, connection, transaction);
@@ -124,6 +126,7 @@ public sealed class OperatorActions(NpgsqlDataSource dataSource, IOptions<Action
             long all, open;
             await using (var reader = await count.ExecuteReaderAsync(ct))
             {
+                await reader.NextResultAsync(ct); // past the lock's row
                 await reader.ReadAsync(ct);
                 (all, open) = (reader.GetInt64(0), reader.GetInt64(1));
             }

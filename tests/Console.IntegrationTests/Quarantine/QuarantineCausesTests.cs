@@ -155,6 +155,28 @@ public sealed class QuarantineCausesTests(PostgresServer postgres) : IDisposable
         }
 
         Assert.Contains((await queries.CausesAsync(null, null)), c => c is { Cause: Version, Count: 1, Open: 1 });
+
+        // Two people dismiss it at once: one does, the other is told nothing is open (not "dismissed 0"). Forced: the record
+        // is held locked until the first dismissal waits on it and the second waits too, then let go.
+        await using (var holder = await dataSource.OpenConnectionAsync())
+        {
+            await using var hold = await holder.BeginTransactionAsync();
+            await using (var lockRecord = new NpgsqlCommand("select id from quarantined_records where cause = $1 and dismissed_at is null for update", holder, hold))
+            {
+                lockRecord.Parameters.Add(new NpgsqlParameter { Value = Version });
+                await lockRecord.ExecuteScalarAsync();
+            }
+
+            const string Waiting = "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'";
+            var first = actions.DismissQuarantinedAsync(User("ana", OperatorRole.SupportAgent), Guid.NewGuid(), Version, "fixed");
+            await Eventually.UntilAsync(() => readModel.CountAsync(Waiting), n => n == 1, TimeSpan.FromSeconds(30), "the first dismissal waiting on the record");
+            var second = actions.DismissQuarantinedAsync(User("olu", OperatorRole.OpsLead), Guid.NewGuid(), Version, "fixed too");
+            await Eventually.UntilAsync(() => readModel.CountAsync(Waiting), n => n == 2, TimeSpan.FromSeconds(30), "the second dismissal waiting");
+            await hold.RollbackAsync();
+
+            Assert.Equal("dismissed 1 quarantined record", (await first).Message);
+            Assert.Equal((false, RefusalCode.NothingToDismiss), ((await second).Accepted, (await second).Refusal));
+        }
     }
 
     private static ClaimsPrincipal User(string name, OperatorRole role) =>
