@@ -13,7 +13,7 @@ public sealed record AuditEntry(
     long Id, Guid ActionId, DateTimeOffset At, string Actor, string Role, string Action, string Target, string? OrderId, string? Reason,
     string Result, string? Detail, int Messages, IReadOnlyList<ActionDelivery> Deliveries, string? Outcome)
 {
-    public string Delivery => Result != "accepted" ? "" : Messages == 0 ? "nothing to send" : Deliveries.Count >= Messages ? "delivered" : "pending";
+    public string Delivery => Result != "accepted" ? "" : Messages == 0 ? Detail ?? "nothing to send" : Deliveries.Count >= Messages ? "delivered" : "pending";
 }
 
 /// <summary>A dead-letter group's replays: accepted, recovered since, still failing after Actions:OutcomeAfter (the rest are watched).</summary>

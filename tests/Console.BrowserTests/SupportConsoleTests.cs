@@ -219,8 +219,10 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         var page = await console.NewPageAsync();
         await console.OpenAsync(page, "/quarantine?cause=" + Uri.EscapeDataString(cause));
         await Assertions.Expect(page.GetByTestId("quarantine-records").GetByText("ORD-QDISMISS-79", new() { Exact = true })).ToBeVisibleAsync(Visible);
+        // The navigation counts every open record (read through the API: the badge refreshes on its own pace).
         var navCount = page.GetByTestId("nav-quarantine-count");
-        var before = long.Parse(await navCount.TextContentAsync() ?? "", System.Globalization.CultureInfo.InvariantCulture);
+        var before = await CountAsync("/api/quarantine/causes", causes => causes.EnumerateArray().Sum(c => c.GetProperty("open").GetInt64()));
+        await AtLeastAsync(page, "[data-testid=nav-quarantine-count]", before);
 
         // A reason first; the button names how many open records it dismisses.
         var button = page.GetByTestId("quarantine-dismiss-button");
@@ -243,6 +245,12 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         var row = page.GetByTestId("quarantine-records").Locator("tbody tr", new() { HasText = "ORD-QDISMISS-79" });
         await Assertions.Expect(row.GetByTestId("quarantine-dismissed")).ToBeVisibleAsync(Visible);
         await ConsoleFixture.ScreenshotAsync(page, "quarantine-dismissed");
+
+        // The audit trail says who dismissed what, why, and how many.
+        await console.OpenAsync(page, "/audit");
+        var audit = page.Locator("tbody tr", new() { HasText = "DismissQuarantined" }).Filter(new() { HasText = "producer fixed in v1.4" });
+        await Assertions.Expect(audit.GetByTestId("audit-result")).ToHaveTextAsync($"dismissed {open:N0} quarantined records");
+        await Assertions.Expect(audit).ToContainTextAsync($"quarantine-cause:{cause}");
     }
 
     /// <summary>A figure read from the JSON API with the read-only key.</summary>
