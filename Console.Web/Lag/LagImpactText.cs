@@ -29,12 +29,13 @@ public static class LagImpactText
         return $"{impact.Waiting:N0} waiting at {step}{already}; {breach}";
     }
 
-    public static string Drain(LagImpact? impact, long lag) => impact?.TimeToDrain switch
+    /// <summary>How long the group's lag takes to drain: from the impact estimate, or for a group without a mapped step from its drain rate.</summary>
+    public static string Drain(LagImpact? impact, long lag, double drainPerSecond) => impact?.TimeToDrain switch
     {
         _ when lag == 0 => "caught up",
-        null when impact is not null => "not draining",
+        null when impact is not null || drainPerSecond <= 0 => "not draining",
         { } t => "drains in " + Freshness.FreshnessView.Duration(t),
-        _ => "—",
+        null => "drains in " + Freshness.FreshnessView.Duration(TimeSpan.FromSeconds(Math.Ceiling(lag / drainPerSecond))),
     };
 
     public static bool IsBad(LagImpact? impact) => impact is { BreachWithinHorizon: > 0 };

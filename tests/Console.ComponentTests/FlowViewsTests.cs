@@ -177,6 +177,9 @@ public sealed class FlowViewsTests : ComponentTest
         Assert.Equal("4 waiting at shipped; none will breach in the next 10 min at the current drain rate",
             LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [T0.AddMinutes(1), T0.AddMinutes(2), T0.AddMinutes(3), T0.AddMinutes(30)], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
         Assert.Equal("no order waiting at shipped", LagImpactText.Summary(LagImpactEstimate.Estimate(0, 0, [], T0, LagImpactEstimate.DefaultHorizon), "shipped"));
-        Assert.Equal("caught up", LagImpactText.Drain(null, 0));
+        Assert.Equal("caught up", LagImpactText.Drain(null, 0, 0));
+        // A group with no step mapped (the console's own) still says when its lag drains, from its drain rate; was "—".
+        Assert.Equal("drains in 3 s", LagImpactText.Drain(null, 25, 9.5));
+        Assert.Equal("not draining", LagImpactText.Drain(null, 25, 0));
     }
 }
