@@ -308,6 +308,13 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await ConsoleFixture.ScreenshotAsync(page, "stuck-groups");
         await group.GetByTestId("stuck-group-toggle").ClickAsync();
         await Assertions.Expect(rows).ToHaveCountAsync(20);
+
+        // A phone-wide window: each row a labelled block, nothing to scroll sideways, the failure readable.
+        await page.SetViewportSizeAsync(420, 900);
+        await Assertions.Expect(group.Locator("thead")).ToBeHiddenAsync();
+        Assert.True(await page.EvaluateAsync<bool>(
+            "() => document.documentElement.scrollWidth <= 420 && [...document.querySelectorAll('.stuck-table .mud-table-container')].every(c => c.scrollWidth <= c.clientWidth + 1)"));
+        Assert.Equal("Stopped by", await rows.First.Locator("td.stopped-by").EvaluateAsync<string>("td => getComputedStyle(td, '::before').content.replaceAll('\"', '')"));
     }
 
     [Fact]
