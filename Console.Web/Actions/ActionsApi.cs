@@ -48,7 +48,9 @@ public static class ActionsApi
             Respond(actions.ExpireAsync(http.User, body.ActionId, orderId, body.Reason, ct))).RequireAuthorization(Policy(OperatorAction.ManualExpiry));
 
         endpoints.MapPost("/api/quarantine/dismiss", (HttpContext http, OperatorActions actions, QuarantineDismissBody body, CancellationToken ct) =>
-            Respond(actions.DismissQuarantinedAsync(http.User, body.ActionId, body.Cause, body.Reason, ct))).RequireAuthorization(Policy(OperatorAction.DismissQuarantined));
+            string.IsNullOrWhiteSpace(body.Cause)
+                ? Task.FromResult(Results.Problem("cause is required: a cause as /api/quarantine/causes gives it", statusCode: StatusCodes.Status400BadRequest))
+                : Respond(actions.DismissQuarantinedAsync(http.User, body.ActionId, body.Cause, body.Reason, ct))).RequireAuthorization(Policy(OperatorAction.DismissQuarantined));
 
         endpoints.MapGet("/api/audit", async (ActionQueries queries, string? actor, string? action, string? target, int? take, CancellationToken ct) =>
             Results.Ok(await queries.AuditAsync(new AuditFilter(actor, action, target), take ?? 200, ct)));

@@ -178,7 +178,7 @@ public sealed class OrderQueries(NpgsqlDataSource dataSource, TimeProvider clock
         deadLetters.Parameters.AddWithValue("id", orderId);
         var quarantined = new NpgsqlBatchCommand(
             """
-            select id, topic, partition, "offset", error, received_at, 'quarantined'
+            select id, topic, partition, "offset", error, received_at, case when dismissed_at is null then 'quarantined' else 'dismissed' end
             from quarantined_records where key = @key order by received_at, id
             """);
         quarantined.Parameters.AddWithValue("key", NpgsqlDbType.Bytea, Encoding.UTF8.GetBytes(orderId));

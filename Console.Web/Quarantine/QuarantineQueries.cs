@@ -90,6 +90,14 @@ public sealed class QuarantineQueries(NpgsqlDataSource dataSource)
         command.Parameters.Add(Text(cause));
     }
 
+    /// <summary>How many records of one cause are open, on every topic (what dismissing the cause takes).</summary>
+    public async Task<long> OpenCountAsync(string cause, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("select count(*) from quarantined_records where cause = $1 and dismissed_at is null");
+        command.Parameters.Add(new NpgsqlParameter { Value = cause });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task<QuarantinedRecord?> FindAsync(long id, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(

@@ -216,6 +216,10 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
             await producer.ProduceAsync(KafkaBroker.OperationalTopic, new Message<string, byte[]> { Key = $"ORD-QDISMISS-{version}", Value = Encoding.UTF8.GetBytes(json) });
         }
 
+        // All three stored (they may sit on different partitions) before any count is read.
+        await Eventually.UntilAsync(
+            () => CountAsync("/api/quarantine?cause=" + Uri.EscapeDataString(cause), records => records.EnumerateArray().Count(r => r.GetProperty("keyText").GetString() is { } key && key.StartsWith("ORD-QDISMISS-", StringComparison.Ordinal))),
+            n => n == 3, TimeSpan.FromSeconds(30), "the three records quarantined");
         var page = await console.NewPageAsync();
         await console.OpenAsync(page, "/quarantine?cause=" + Uri.EscapeDataString(cause));
         await Assertions.Expect(page.GetByTestId("quarantine-records").GetByText("ORD-QDISMISS-79", new() { Exact = true })).ToBeVisibleAsync(Visible);
@@ -312,8 +316,23 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         // A phone-wide window: each row a labelled block, nothing to scroll sideways, the failure readable.
         await page.SetViewportSizeAsync(420, 900);
         await Assertions.Expect(group.Locator("thead")).ToBeHiddenAsync();
-        Assert.True(await page.EvaluateAsync<bool>(
-            "() => document.documentElement.scrollWidth <= 420 && [...document.querySelectorAll('.stuck-table .mud-table-container')].every(c => c.scrollWidth <= c.clientWidth + 1)"));
+        // Whatever other tests left stuck (long ids, long reasons): the elements wider than the window or their table, if any
+        // — once the layout has settled after the resize (the navigation drawer closes on a narrow window).
+        const string Overflowing = """
+            () => [...document.querySelectorAll('.mud-main-content *')]
+                .filter(e => e.getBoundingClientRect().right > 421 || (e.matches('.stuck-table .mud-table-container') && e.scrollWidth > e.clientWidth + 1))
+                .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ': ' + (e.textContent ?? '').slice(0, 60)).join(' | ')
+            """;
+        try
+        {
+            await page.WaitForFunctionAsync($"() => ({Overflowing})() === ''", null, new() { Timeout = 15_000 });
+        }
+        catch (TimeoutException)
+        {
+            // Named below.
+        }
+
+        Assert.Equal("", await page.EvaluateAsync<string>(Overflowing));
         Assert.Equal("Stopped by", await rows.First.Locator("td.stopped-by").EvaluateAsync<string>("td => getComputedStyle(td, '::before').content.replaceAll('\"', '')"));
     }
 

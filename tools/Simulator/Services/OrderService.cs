@@ -23,36 +23,54 @@ public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOpt
 
     /// <summary>Orders placed and not yet paid, with the end of their payment window (at most <see cref="ConsumingService.Memory"/>).</summary>
     private readonly ConcurrentDictionary<string, Unpaid> _unpaid = new(StringComparer.Ordinal);
+    private int _unpaidCount;
+    private int _unpaidFull;
 
     private sealed record Unpaid(DateTimeOffset Until, string? Channel, Guid? OutreachCommandId);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Options.PaymentWindow > TimeSpan.Zero
-        ? Task.WhenAll(base.ExecuteAsync(stoppingToken), ExpireUnpaidAsync(stoppingToken))
-        : base.ExecuteAsync(stoppingToken);
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (Options.PaymentWindow <= TimeSpan.Zero)
+        {
+            await base.ExecuteAsync(stoppingToken);
+            return;
+        }
+
+        // Either loop ending ends the other; a failure of either then stops the simulator, as any other failure does.
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var consuming = base.ExecuteAsync(both.Token);
+        var expiring = ExpireUnpaidAsync(both.Token);
+        await Task.WhenAny(consuming, expiring);
+        await both.CancelAsync();
+        await Task.WhenAll(consuming, expiring);
+    }
 
     protected override async Task ReactAsync(OperationalEvent e, ConsumeResult<byte[]?, byte[]?> record, CancellationToken stoppingToken)
     {
         switch (e.Step)
         {
             case Steps.OrderPlaced:
-                if (Options.PaymentWindow > TimeSpan.Zero && !_ended.Contains(e.OrderId) && _unpaid.Count < Memory)
+                // The window runs from when this service sees the order (not the event's own time: a replayed old order
+                // would expire at once).
+                if (Options.PaymentWindow > TimeSpan.Zero && !_ended.Contains(e.OrderId))
                 {
-                    _unpaid.TryAdd(e.OrderId, new Unpaid(Clock.GetUtcNow() + Options.PaymentWindow, null, null));
+                    Track(e.OrderId, new Unpaid(Clock.GetUtcNow() + Options.PaymentWindow, null, null));
                 }
 
                 return;
             case Steps.PaymentAuthorized:
-                _unpaid.TryRemove(e.OrderId, out _);
+                Forget(e.OrderId);
                 break;
             case Steps.OrderExpired or Steps.OrderCancelled:
-                _unpaid.TryRemove(e.OrderId, out _);
+                Forget(e.OrderId);
                 _halfDone.Remove(e.OrderId);
                 _ended.Add(e.OrderId);
                 return;
         }
 
-        if (_ended.Contains(e.OrderId))
+        if (_ended.Contains(e.OrderId) || _expiryRequested.Contains(e.OrderId))
         {
+            // Ended, or being expired by this service: never completed as well.
             return;
         }
 
@@ -132,9 +150,15 @@ public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOpt
                         continue;
                     }
 
-                    if (_ended.Contains(orderId) || _expiryRequested.Contains(orderId))
+                    // Claimed first: an entry paid, ended or given a new window since it was read is not this one any more.
+                    if (!_unpaid.TryRemove(KeyValuePair.Create(orderId, unpaid)))
                     {
-                        _unpaid.TryRemove(orderId, out _);
+                        continue;
+                    }
+
+                    Interlocked.Decrement(ref _unpaidCount);
+                    if (_ended.Contains(orderId) || !_expiryRequested.Add(orderId))
+                    {
                         continue;
                     }
 
@@ -154,17 +178,43 @@ public sealed class OrderService(EventPublisher publisher, IOptions<SimulatorOpt
                     catch (ProduceException<string, byte[]> ex)
                     {
                         Logger.LogWarning("order-service could not expire unpaid {OrderId}: {Reason}; trying again", orderId, ex.Error.Reason);
+                        _expiryRequested.Remove(orderId);
+                        Track(orderId, unpaid);
                         continue;
                     }
 
-                    _expiryRequested.Add(orderId);
-                    _unpaid.TryRemove(orderId, out _);
                     Logger.LogInformation("order-service: {OrderId} expired, {Reason}", orderId, reason);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private void Track(string orderId, Unpaid unpaid)
+    {
+        if (Volatile.Read(ref _unpaidCount) >= Memory)
+        {
+            if (Interlocked.Exchange(ref _unpaidFull, 1) == 0)
+            {
+                Logger.LogWarning("order-service: {Memory} unpaid orders remembered; orders placed from now on get no payment window until some are paid or expire", Memory);
+            }
+
+            return;
+        }
+
+        if (_unpaid.TryAdd(orderId, unpaid))
+        {
+            Interlocked.Increment(ref _unpaidCount);
+        }
+    }
+
+    private void Forget(string orderId)
+    {
+        if (_unpaid.TryRemove(orderId, out _))
+        {
+            Interlocked.Decrement(ref _unpaidCount);
         }
     }
 
