@@ -40,6 +40,7 @@ public static class WebServices
         builder.Services.AddSingleton<ReadModelChanges>();
         builder.Services.AddHostedService<ReadModelChangeListener>();
         builder.Services.AddSingleton<SharedQueries>();
+        builder.Services.AddSingleton<OrderFlow.Web.Flow.DashboardAudience>();
         builder.Services.AddHttpClient();
         builder.Services.AddSingleton<FreshnessMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FreshnessMonitor>());

@@ -8,9 +8,9 @@ namespace OrderFlow.Web.Flow;
 /// <summary>
 /// The wallboard stream: clients connect to <c>/hubs/flow</c> and receive <c>flowSummary</c> (a <see cref="FlowSummary"/>)
 /// on connect and after every change of the read model, coalesced like the pages (the first change after a quiet spell
-/// at once, then at most one per <see cref="FlowQueries.RefreshGap"/>). Read-only: clients call nothing.
+/// at once, then at most one per <see cref="DashboardAudience.Gap"/>). Read-only: clients call nothing.
 /// </summary>
-public sealed class FlowHub(FlowFeed feed) : Hub
+public sealed class FlowHub(FlowFeed feed, DashboardAudience audience) : Hub
 {
     public const string Path = "/hubs/flow";
     public const string SummaryMessage = "flowSummary";
@@ -18,6 +18,7 @@ public sealed class FlowHub(FlowFeed feed) : Hub
     public override async Task OnConnectedAsync()
     {
         feed.Connected(+1);
+        Context.Items[typeof(DashboardAudience)] = audience.Enter(); // a wallboard client spends the render budget like a page
         if (await feed.LatestAsync() is { } summary)
         {
             await Clients.Caller.SendAsync(SummaryMessage, summary);
@@ -27,6 +28,7 @@ public sealed class FlowHub(FlowFeed feed) : Hub
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         feed.Connected(-1);
+        (Context.Items[typeof(DashboardAudience)] as IDisposable)?.Dispose();
         return Task.CompletedTask;
     }
 }
@@ -37,7 +39,7 @@ public sealed class FlowHub(FlowFeed feed) : Hub
 /// to whom it pushes the summary.
 /// </summary>
 public sealed class FlowFeed(
-    ReadModelChanges changes, SharedQueries shared, FlowQueries flow, LagQueries lag, IHubContext<FlowHub> hub, TimeProvider clock,
+    ReadModelChanges changes, SharedQueries shared, FlowQueries flow, DashboardAudience audience, LagQueries lag, IHubContext<FlowHub> hub, TimeProvider clock,
     ILogger<FlowFeed> logger) : BackgroundService
 {
     public const string MeterName = "OrderFlow.Console";
@@ -92,7 +94,7 @@ public sealed class FlowFeed(
             }
 
             // Coalesce: wait out the rest of the gap, then for the next change (or the history tick).
-            var rest = FlowQueries.RefreshGap - (clock.GetUtcNow() - started);
+            var rest = audience.Gap - (clock.GetUtcNow() - started);
             if (rest > TimeSpan.Zero)
             {
                 await Task.Delay(rest, clock, stoppingToken);

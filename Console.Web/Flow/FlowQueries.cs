@@ -62,8 +62,6 @@ public sealed class FlowQueries(
     public static readonly TimeSpan FirstHourWait = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan HistoryStep = TimeSpan.FromSeconds(15);
 
-    /// <summary>The dashboard refreshes at most this often (docs/benchmarks.md, event→screen latency).</summary>
-    public static readonly TimeSpan RefreshGap = TimeSpan.FromMilliseconds(100);
     private const int HistoryPoints = 240;
 
     private readonly Queue<InFlightPoint> _history = new(); // under _gate
