@@ -21,6 +21,19 @@ document.addEventListener("keydown", function (e) {
   if (box) { e.preventDefault(); box.focus(); box.select(); }
 });
 
+// Enter in the go-to box opens the order it names, read from the box itself: every character typed, even when Enter
+// follows the last keystroke at once (a copy of the value kept on the server could still lack it, and opened the wrong id).
+document.addEventListener("keydown", function (e) {
+  var box = e.target;
+  if (e.key !== "Enter" || !box || !box.matches || !box.matches("[data-testid=go-to-order]")) { return; }
+  var id = box.value.trim();
+  if (!id) { return; }
+  e.preventDefault();
+  box.value = "";
+  var url = "/orders/" + encodeURIComponent(id);
+  if (window.Blazor && typeof window.Blazor.navigateTo === "function") { window.Blazor.navigateTo(url); } else { window.location.href = url; }
+});
+
 // Arrow keys move the selection in lists marked data-arrow-keys instead of scrolling the page.
 document.addEventListener("keydown", function (e) {
   if ((e.key === "ArrowUp" || e.key === "ArrowDown") && e.target && e.target.closest && e.target.closest("[data-arrow-keys]")) {

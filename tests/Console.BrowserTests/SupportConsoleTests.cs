@@ -357,6 +357,7 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
 
         await Assertions.Expect(page).ToHaveURLAsync(console.WebUrl + "/orders/" + orderId);
         await Assertions.Expect(page.GetByTestId("graph-step").First).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(box).ToHaveValueAsync("");
     }
 
     [Fact]
