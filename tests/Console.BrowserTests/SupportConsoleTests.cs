@@ -98,6 +98,34 @@ public sealed class SupportConsoleTests(ConsoleFixture console) : IClassFixture<
         await ConsoleFixture.ScreenshotAsync(page, "order-page-live-dark");
     }
 
+    /// <summary>
+    /// The graph's "order is here" border pulses three times and then holds; on the dashboard it holds from the start. An
+    /// SVG stroke is not animated by the browser's compositor: a pulse repaints the graph every frame, and a never-ending
+    /// one kept ~0.4 of a core busy for as long as an order page was open (docs/benchmarks.md).
+    /// </summary>
+    [Fact]
+    public async Task The_order_s_position_pulses_three_times_then_holds_and_the_dashboard_does_not_pulse()
+    {
+        var orderId = "ORD-PULSE-" + Guid.NewGuid().ToString("N")[..6];
+        using var producer = console.Kafka.CreateProducer();
+        await producer.PublishAsync([Events.StepAt(orderId, "order-placed", DateTimeOffset.UtcNow)]);
+        const string GraphAnimations =
+            "() => document.getAnimations().filter(a => a.effect?.target?.closest?.('[data-testid=workflow-graph]')).length";
+
+        var page = await console.NewPageAsync(user: "lead");
+        await console.OpenAsync(page, "/orders/" + orderId);
+        var position = page.Locator("[data-testid=graph-step].step-position rect").First;
+        await Assertions.Expect(position).ToBeVisibleAsync(Visible);
+        Assert.Equal("position 3", await position.EvaluateAsync<string>("r => getComputedStyle(r).animationName + ' ' + getComputedStyle(r).animationIterationCount"));
+        await page.WaitForFunctionAsync(GraphAnimations + " === 0", null, new() { Timeout = 30_000 });
+
+        await console.OpenAsync(page, "/flow");
+        var waiting = page.Locator("[data-testid=graph-step].step-position rect").First;
+        await Assertions.Expect(waiting).ToBeVisibleAsync(Visible);
+        Assert.Equal("none", await waiting.EvaluateAsync<string>("r => getComputedStyle(r).animationName"));
+        Assert.Equal(0, await page.EvaluateAsync<int>(GraphAnimations));
+    }
+
     [Fact]
     public async Task A_dead_letter_appears_grouped_by_cause_names_itself_as_the_cause_and_links_both_ways()
     {

@@ -58,18 +58,22 @@ public static class ScreenLatency
         // seen before their records were stored (docs/benchmarks.md) — the circuit replacing the prerendered timeline.
         await orderPage.WaitForSelectorAsync("[data-interactive=true] [data-testid=timeline-event]", new() { Timeout = 60_000 });
         await Observe(orderPage, "document.querySelectorAll('[data-testid=timeline-event]').length");
+        var orderWork = await BrowserWork.StartAsync(orderPage);
         var order = await ProbeAsync(orderPage, probes, i => PublishAsync(producer,
             Message(new OperationalEvent(Guid.NewGuid(), orderId, "payment-authorized", "payment-service", StepOutcome.Failed, $"probe {i}", DateTimeOffset.UtcNow, 1, "{}"))));
         Report("order page", order);
+        Console.WriteLine($"browser: {await orderWork.ReportAsync("order page")} while the order page's probes ran");
 
         var flow = await signedIn.NewPageAsync();
         await flow.GotoAsync($"{web}/flow");
         // Observed once the circuit is up (the prerendered tiles are replaced then); absent for a moment while re-rendering.
         await flow.WaitForSelectorAsync("[data-interactive=true] [data-testid=tile-quarantined]", new() { Timeout = 60_000 });
         await Observe(flow, "document.querySelector('[data-testid=tile-quarantined] .tile-value')?.textContent");
+        var flowWork = await BrowserWork.StartAsync(orderPage, flow);
         var dashboard = await ProbeAsync(flow, probes, i => PublishAsync(producer,
             Stamped(new Message<string, byte[]> { Key = "LAT-POISON", Value = "not an event "u8.ToArray() })));
         Report("flow dashboard", dashboard);
+        Console.WriteLine($"browser: {await flowWork.ReportAsync("order page", "dashboard")} while the dashboard's probes ran");
         load?.Report();
 
         var webPid = ProcessInfo.Find("Console.Web", new Uri(web).Port);
@@ -104,6 +108,50 @@ public static class ScreenLatency
         var cpu = ProcessInfo.CpuSeconds([webPid]);
         await Task.Delay(TimeSpan.FromSeconds(20));
         return (ProcessInfo.CpuSeconds([webPid]) - cpu) / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    /// <summary>
+    /// The browser's own work for its open pages: each page's main-thread task time (Chromium's TaskDuration, over the
+    /// DevTools protocol) per second of a phase. The browser shares this machine's cores with the stack it measures; on the
+    /// shop's floor it runs on the viewer's machine (docs/benchmarks.md).
+    /// </summary>
+    private sealed class BrowserWork(IReadOnlyList<ICDPSession> sessions, double[] before, long started)
+    {
+        public static async Task<BrowserWork> StartAsync(params IPage[] pages)
+        {
+            var sessions = new List<ICDPSession>();
+            foreach (var page in pages)
+            {
+                var session = await page.Context.NewCDPSessionAsync(page);
+                await session.SendAsync("Performance.enable");
+                sessions.Add(session);
+            }
+
+            return new BrowserWork(sessions, await TaskSecondsAsync(sessions), Stopwatch.GetTimestamp());
+        }
+
+        /// <summary>"N ms of main-thread work per second (name M, …)" since the start.</summary>
+        public async Task<string> ReportAsync(params string[] names)
+        {
+            var after = await TaskSecondsAsync(sessions);
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var each = after.Select((a, i) => (a - before[i]) * 1000 / seconds).ToList();
+            var parts = string.Join(", ", each.Select((ms, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{names[i]} {ms:F0}")));
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{each.Sum():F0} ms of main-thread work per second ({parts})");
+        }
+
+        private static async Task<double[]> TaskSecondsAsync(IReadOnlyList<ICDPSession> sessions)
+        {
+            var seconds = new double[sessions.Count];
+            for (var i = 0; i < sessions.Count; i++)
+            {
+                var metrics = await sessions[i].SendAsync("Performance.getMetrics");
+                seconds[i] = metrics!.Value.GetProperty("metrics").EnumerateArray()
+                    .First(m => m.GetProperty("name").GetString() == "TaskDuration").GetProperty("value").GetDouble();
+            }
+
+            return seconds;
+        }
     }
 
     /// <summary>The record's timestamp (CreateTime) set here, when it is handed to the producer.</summary>
